@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "wcow_resources",
+      "sources": [
+        "native/addon.cc",
+        "native/vhdx/crc32c.cc",
+        "native/vhdx/vhdx.cc",
+        "native/vhdx/binding.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O2"],
+      "conditions": [
+        ["OS=='win'", {
+          "sources": ["native/win/binding.cc"],
+          "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0A00"],
+          "libraries": ["computecore.lib", "computestorage.lib", "virtdisk.lib", "delayimp.lib"],
+          "msvs_settings": {
+            "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] },
+            "VCLinkerTool": { "DelayLoadDLLs": ["computecore.dll", "computestorage.dll", "virtdisk.dll"] }
+          }
+        }, {
+          "sources": ["native/win/unsupported.cc"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,284 @@
+// Coded errors. Every failure the package reports is a WcowError subclass with a
+// stable `code`, the failing step (`op`), the resource it concerned, and for
+// HCS failures the HRESULT and the HCS result document. Messages keep
+// hcsshim v0.11.4's wording so that a search for an error finds both.
+
+/** The error document HCS returns with a failing operation (hcs/errors.go). */
+export interface HcsErrorEvent {
+  Message?: string;
+  StackTrace?: string;
+  Provider?: string;
+  EventId?: number;
+  Flags?: number;
+  Source?: string;
+}
+
+export interface HcsResultDocument {
+  Error?: number;
+  ErrorMessage?: string;
+  ErrorEvents?: HcsErrorEvent[];
+}
+
+export type WcowErrorCode =
+  | 'ERR_INVALID_SPEC'
+  | 'ERR_INVALID_MOUNT'
+  | 'ERR_UNSUPPORTED_MOUNT_TYPE'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_SCSI_NO_SLOT'
+  | 'ERR_WRITABLE_SHARE_DENIED'
+  | 'ERR_OPERATION_DENIED'
+  | 'ERR_HCS'
+  | 'ERR_GUEST'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_ALREADY_EXISTS'
+  | 'ERR_PLATFORM_UNSUPPORTED'
+  | 'ERR_RELEASE'
+  | 'ERR_ABORTED'
+  | 'ERR_VHDX_EXISTS'
+  | 'ERR_VHDX_CORRUPT'
+  | 'ERR_IO'
+  | 'ERR_JOURNAL'
+  | 'ERR_INTERNAL';
+
+export interface WcowErrorDetails {
+  /** The failing step, e.g. `layers.mount`, `scsi.add`, `vhdx.create`. */
+  op?: string;
+  /** What the step concerned: a path, share name, LUN, instance id. */
+  resource?: string;
+  /** HRESULT as `0x8007000E` (8 upper-case hex digits). */
+  hresult?: string;
+  /** The HCS result/error document, when HCS returned one. */
+  result?: HcsResultDocument;
+  /** errno name for I/O errors (`ENOENT`, …). */
+  errno?: string;
+  /** Exit code of a guest process. */
+  exitCode?: number;
+  cause?: unknown;
+}
+
+export class WcowError extends Error {
+  readonly code: WcowErrorCode;
+  readonly op?: string;
+  readonly resource?: string;
+  readonly hresult?: string;
+  readonly result?: HcsResultDocument;
+  readonly errno?: string;
+  readonly exitCode?: number;
+
+  constructor(code: WcowErrorCode, message: string, details: WcowErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (details.op !== undefined) this.op = details.op;
+    if (details.resource !== undefined) this.resource = details.resource;
+    if (details.hresult !== undefined) this.hresult = details.hresult;
+    if (details.result !== undefined) this.result = details.result;
+    if (details.errno !== undefined) this.errno = details.errno;
+    if (details.exitCode !== undefined) this.exitCode = details.exitCode;
+  }
+
+  /** The details of this error, for re-wrapping with another message. */
+  details(): WcowErrorDetails {
+    const d: WcowErrorDetails = {};
+    if (this.op !== undefined) d.op = this.op;
+    if (this.resource !== undefined) d.resource = this.resource;
+    if (this.hresult !== undefined) d.hresult = this.hresult;
+    if (this.result !== undefined) d.result = this.result;
+    if (this.errno !== undefined) d.errno = this.errno;
+    if (this.exitCode !== undefined) d.exitCode = this.exitCode;
+    return d;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.details() };
+  }
+}
+
+export class InvalidSpecError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_INVALID_SPEC', message, details);
+  }
+}
+
+export class InvalidMountError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_INVALID_MOUNT', message, details);
+  }
+}
+
+export class UnsupportedMountTypeError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_UNSUPPORTED_MOUNT_TYPE', message, details);
+  }
+}
+
+export class InvalidArgumentError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_INVALID_ARGUMENT', message, details);
+  }
+}
+
+export class ScsiNoSlotError extends WcowError {
+  constructor(message = 'no available location', details?: WcowErrorDetails) {
+    super('ERR_SCSI_NO_SLOT', message, details);
+  }
+}
+
+export class WritableShareDeniedError extends WcowError {
+  constructor(message = 'adding writable shares is denied: operation denied', details?: WcowErrorDetails) {
+    super('ERR_WRITABLE_SHARE_DENIED', message, details);
+  }
+}
+
+export class OperationDeniedError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_OPERATION_DENIED', message, details);
+  }
+}
+
+/** A failed HCS / vmcompute / virtdisk call (carries `hresult` and `result`). */
+export class HcsError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_HCS', message, details);
+  }
+}
+
+/** A failed request to, or process in, the utility VM's guest. */
+export class GuestError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_GUEST', message, details);
+  }
+}
+
+export class NotFoundError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_NOT_FOUND', message, details);
+  }
+}
+
+export class AlreadyExistsError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_ALREADY_EXISTS', message, details);
+  }
+}
+
+export class PlatformUnsupportedError extends WcowError {
+  constructor(message = 'the Windows Host Compute Service is not available on this platform', details?: WcowErrorDetails) {
+    super('ERR_PLATFORM_UNSUPPORTED', message, details);
+  }
+}
+
+export class AbortedError extends WcowError {
+  constructor(message = 'the operation was aborted', details?: WcowErrorDetails) {
+    super('ERR_ABORTED', message, details);
+  }
+}
+
+export class VhdxExistsError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_VHDX_EXISTS', message, details);
+  }
+}
+
+export class VhdxCorruptError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_VHDX_CORRUPT', message, details);
+  }
+}
+
+export class IoError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_IO', message, details);
+  }
+}
+
+export class JournalError extends WcowError {
+  constructor(message: string, details?: WcowErrorDetails) {
+    super('ERR_JOURNAL', message, details);
+  }
+}
+
+/**
+ * Release ran to the end and some steps failed: `errors` holds every failure,
+ * in the order they happened (DESIGN difference 2).
+ */
+export class ReleaseError extends WcowError {
+  readonly errors: readonly Error[];
+  constructor(errors: readonly Error[], message = 'failed to release one or more container resources', details?: WcowErrorDetails) {
+    super('ERR_RELEASE', `${message}: ${errors.map((e) => e.message).join('; ')}`, details);
+    this.errors = errors;
+  }
+}
+
+const constructors: Record<WcowErrorCode, new (message: string, details?: WcowErrorDetails) => WcowError> = {
+  ERR_INVALID_SPEC: InvalidSpecError,
+  ERR_INVALID_MOUNT: InvalidMountError,
+  ERR_UNSUPPORTED_MOUNT_TYPE: UnsupportedMountTypeError,
+  ERR_INVALID_ARGUMENT: InvalidArgumentError,
+  ERR_SCSI_NO_SLOT: ScsiNoSlotError,
+  ERR_WRITABLE_SHARE_DENIED: WritableShareDeniedError,
+  ERR_OPERATION_DENIED: OperationDeniedError,
+  ERR_HCS: HcsError,
+  ERR_GUEST: GuestError,
+  ERR_NOT_FOUND: NotFoundError,
+  ERR_ALREADY_EXISTS: AlreadyExistsError,
+  ERR_PLATFORM_UNSUPPORTED: PlatformUnsupportedError,
+  ERR_RELEASE: class extends WcowError {
+    constructor(message: string, details?: WcowErrorDetails) {
+      super('ERR_RELEASE', message, details);
+    }
+  },
+  ERR_ABORTED: AbortedError,
+  ERR_VHDX_EXISTS: VhdxExistsError,
+  ERR_VHDX_CORRUPT: VhdxCorruptError,
+  ERR_IO: IoError,
+  ERR_JOURNAL: JournalError,
+  ERR_INTERNAL: class extends WcowError {
+    constructor(message: string, details?: WcowErrorDetails) {
+      super('ERR_INTERNAL', message, details);
+    }
+  },
+};
+
+/** A new error of the same class as `code`. */
+export function errorFor(code: WcowErrorCode, message: string, details?: WcowErrorDetails): WcowError {
+  return new constructors[code](message, details);
+}
+
+/**
+ * hcsshim's `errors.Wrap(err, prefix)` / `fmt.Errorf("prefix: %w")`: a new error of the
+ * same code, message `<prefix>: <cause message>`, keeping HRESULT/result/resource, with
+ * `op` replaced when given. Non-WcowError causes become ERR_INTERNAL.
+ */
+export function wrap(err: unknown, prefix: string, details: WcowErrorDetails = {}): WcowError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof WcowError) {
+    return errorFor(err.code, `${prefix}: ${message}`, { ...err.details(), ...details, cause: err });
+  }
+  return errorFor('ERR_INTERNAL', `${prefix}: ${message}`, { ...details, cause: err });
+}
+
+/** Any thrown value as a WcowError (unchanged when it already is one). */
+export function asWcowError(err: unknown, details: WcowErrorDetails = {}): WcowError {
+  if (err instanceof WcowError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    return new IoError(e.message, { ...details, errno: e.code, cause: err });
+  }
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.code.startsWith('ERR_') && e.code in constructors) {
+    // Native errors carry their details as own properties.
+    const n = err as Record<string, unknown>;
+    const d: WcowErrorDetails = { ...details, cause: err };
+    if (typeof n.errno === 'string') d.errno = n.errno;
+    if (typeof n.hresult === 'string') d.hresult = n.hresult;
+    if (typeof n.resource === 'string') d.resource = n.resource;
+    if (n.result !== undefined && n.result !== null && typeof n.result === 'object') d.result = n.result as HcsResultDocument;
+    return errorFor(e.code as WcowErrorCode, e.message, d);
+  }
+  return errorFor('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { ...details, cause: err });
+}
+
+/** `0x8007000E` form of an HRESULT given as a (possibly negative) 32-bit integer. */
+export function formatHresult(hr: number): string {
+  return '0x' + (hr >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}

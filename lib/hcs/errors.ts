@@ -1,0 +1,119 @@
+// How HCS and vmcompute failures read. Both hosts (native and simulated) build
+// their errors here, so a failure reads the same whichever host produced it:
+// - vmcompute-era calls: hcsshim's hcserror, `<title> failed in Win32: <text> (0x<code>)`
+//   (internal/hcserror/hcserror.go:18-31; the code is the Win32 code for
+//   FACILITY_WIN32 HRESULTs, else the whole HRESULT, in lower-case hex);
+// - compute-system and service calls: hcsshim's HcsError / SystemError,
+//   `<op>[ <id>]: <text>` plus one `[Event Detail: …]` line per error event
+//   (internal/hcs/errors.go:95-218).
+
+import { HcsError, formatHresult, type HcsErrorEvent, type HcsResultDocument, type WcowErrorDetails } from '../errors';
+
+/** FormatMessage texts for the codes this package meets. */
+const win32Text: Record<number, string> = {
+  0x0: 'The operation completed successfully.',
+  0x2: 'The system cannot find the file specified.',
+  0x3: 'The system cannot find the path specified.',
+  0x5: 'Access is denied.',
+  0x15: 'The device is not ready.',
+  0x20: 'The process cannot access the file because it is being used by another process.',
+  0x50: 'The file exists.',
+  0x57: 'The parameter is incorrect.',
+  0xb7: 'Cannot create a file when that file already exists.',
+  0x103: 'No more data is available.',
+  0x48f: 'The device is not connected.',
+  0x4c7: 'The operation was canceled by the user.',
+  0x5b4: 'This operation returned because the timeout period expired.',
+};
+
+const hcsText: Record<number, string> = {
+  0xc0370100: 'The requested virtual machine or container operation is not valid in the current state.',
+  0xc0370101: 'The requested compute system does not exist.',
+  0xc0370103: 'The requested compute system is already in the requested state.',
+  0xc0370106: 'The operation could not be started because the virtual machine or container has been shut down.',
+  0xc0370109: 'A virtual machine or container with the specified identifier does not exist.',
+  0xc037010e: 'The operation is not supported for the current configuration.',
+  0x8037011f: 'The virtual machine or container exited unexpectedly while starting.',
+};
+
+export const E_INVALIDARG = 0x80070057 | 0;
+export const E_FAIL = 0x80004005 | 0;
+export const ERROR_FILE_NOT_FOUND_HR = 0x80070002 | 0;
+export const ERROR_NOT_READY_HR = 0x80070015 | 0;
+export const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
+export const HCS_E_SYSTEM_NOT_FOUND = 0xc0370101 | 0;
+export const HCS_E_INVALID_STATE = 0xc0370100 | 0;
+
+/** The Win32 code of a FACILITY_WIN32 HRESULT, else the HRESULT itself (unsigned). */
+export function win32FromHresult(hr: number): number {
+  const u = hr >>> 0;
+  return (u & 0x1fff0000) === 0x00070000 ? u & 0xffff : u;
+}
+
+/** What FormatMessage would say for an HRESULT. */
+export function hresultText(hr: number): string {
+  const u = hr >>> 0;
+  const hcs = hcsText[u];
+  if (hcs !== undefined) return hcs;
+  const w = win32FromHresult(hr);
+  if (w !== u || u < 0x10000) {
+    const t = win32Text[w];
+    if (t !== undefined) return t;
+  }
+  if (u === (E_FAIL >>> 0)) return 'Unspecified error';
+  return `HRESULT ${formatHresult(hr)}`;
+}
+
+/** hcsshim's ErrorEvent.String(). */
+export function formatErrorEvent(ev: HcsErrorEvent): string {
+  let s = '[Event Detail: ' + (ev.Message ?? '');
+  if (ev.StackTrace) s += ' Stack Trace: ' + ev.StackTrace;
+  if (ev.Provider) s += ' Provider: ' + ev.Provider;
+  if (ev.EventId) s += ` EventID: ${ev.EventId}`;
+  if (ev.Flags) s += ` flags: ${ev.Flags}`;
+  if (ev.Source) s += ' Source: ' + ev.Source;
+  return s + ']';
+}
+
+function eventLines(result: HcsResultDocument | undefined): string {
+  return (result?.ErrorEvents ?? []).map((ev) => '\n' + formatErrorEvent(ev)).join('');
+}
+
+/**
+ * A vmcompute / virtdisk call failed: `hcsshim::PrepareLayer failed in Win32: The device
+ * is not ready. (0x15)`.
+ */
+export function vmcomputeError(title: string, hresult: number, details: WcowErrorDetails = {}): HcsError {
+  const sep = title.length > 0 && !title.endsWith(' ') ? ' ' : '';
+  const code = win32FromHresult(hresult).toString(16);
+  return new HcsError(`${title}${sep}failed in Win32: ${hresultText(hresult)} (0x${code})`, {
+    op: title,
+    ...details,
+    hresult: formatHresult(hresult),
+  });
+}
+
+/**
+ * A compute-system call failed: `hcs::System::Modify pod1@vm: <text>` + event lines
+ * (SystemError), or without an id for service calls
+ * (`hcs::ModifyServiceSettings: <text>`, HcsError).
+ */
+export function hcsOperationError(
+  op: string,
+  id: string | undefined,
+  hresult: number,
+  result?: HcsResultDocument,
+  details: WcowErrorDetails = {},
+): HcsError {
+  const text = result?.ErrorMessage || hresultText(hresult);
+  const head = id === undefined ? `${op}: ${text}` : `${op} ${id}: ${text}`;
+  const d: WcowErrorDetails = { op, ...details, hresult: formatHresult(hresult) };
+  if (result !== undefined) d.result = result;
+  return new HcsError(head + eventLines(result), d);
+}
+
+/** Whether an error is a vmcompute failure with one of the given Win32 codes. */
+export function hasWin32Code(err: unknown, ...codes: number[]): boolean {
+  if (!(err instanceof HcsError) || err.hresult === undefined) return false;
+  return codes.includes(win32FromHresult(parseInt(err.hresult, 16)));
+}

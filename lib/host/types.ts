@@ -1,0 +1,130 @@
+// The seam that makes everything testable: the allocation code talks only to a
+// `Host` (host-side operations: file system, vmcompute layer calls, VM access,
+// HCS service calls) and a `UtilityVm` (HcsModifyComputeSystem, guest requests
+// over the GCS bridge, processes in the guest). NativeHost implements them with
+// the addon on Windows; SimulatedHost implements them in TypeScript everywhere.
+//
+// Every path here is a Windows path (`C:\layers\x`), exactly as on Windows.
+// Failures are WcowError subclasses built with lib/hcs/errors.ts, so they read
+// the same from either host. Host methods carry hcsshim's error text for the
+// call itself (`hcsshim::PrepareLayer failed in Win32: … (0x15)`,
+// `hcs::System::Modify pod1@vm: …`); the allocation code adds hcsshim's
+// wrapping (`failed to mount container storage: …`).
+
+import type {
+  ContainerCredentialGuardState,
+  GuestModificationRequest,
+  ModifySettingRequest,
+  ProcessParameters,
+  ServiceModificationRequest,
+  ServicePropertyQuery,
+  ServiceProperties,
+} from '../hcs/schema';
+
+/** vmcompute's WC_LAYER_DESCRIPTOR: LayerId = NameToGuid(basename(Path)), Flags = 0. */
+export interface LayerDescriptor {
+  /** Lower-case GUID without braces. */
+  layerId: string;
+  flags: number;
+  path: string;
+}
+
+export interface HostStat {
+  isDirectory: boolean;
+  isFile: boolean;
+  size: number;
+}
+
+export interface UtilityVmOptions {
+  /** HCS compute-system id, e.g. `pod1@vm`. */
+  id: string;
+  /** annotation io.microsoft.virtualmachine.fileshares.disablewritable */
+  noWritableFileShares?: boolean;
+  /** annotation io.microsoft.virtualmachine.wcow.virtualSMB.nodirectmap */
+  vsmbNoDirectMap?: boolean;
+  /** annotation io.microsoft.virtualmachine.fullyphysicallybacked */
+  fullyPhysicallyBacked?: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A utility VM as HCS and its guest see it. Methods are the primitive calls; the
+ * split of a ModifySettingRequest into host and guest parts (hcsshim's
+ * uvm.modify) is done by lib/uvm, not here.
+ */
+export interface UtilityVm {
+  readonly id: string;
+  readonly os: 'windows';
+  readonly noWritableFileShares: boolean;
+  readonly vsmbNoDirectMap: boolean;
+  readonly fullyPhysicallyBacked: boolean;
+
+  /** HcsModifyComputeSystem with a document without GuestRequest (calls api `HcsModifyComputeSystem`). */
+  modify(request: ModifySettingRequest, options?: { signal?: AbortSignal }): Promise<void>;
+  /** A GCS ModifySettings request (calls api `GuestRequest`). */
+  guestRequest(request: GuestModificationRequest, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Run a process in the guest and wait for it (calls api `Exec`). Non-zero exit is a result, not an error. */
+  exec(params: ProcessParameters, options?: ExecOptions): Promise<ExecResult>;
+  /** Drop this handle (HcsCloseComputeSystem); does not stop the VM. */
+  close(): Promise<void>;
+}
+
+export interface Host {
+  readonly kind: 'simulated' | 'native';
+  /** Windows build number of the host (osversion.Build()). */
+  readonly build: number;
+  /** Directory of the runtime binary, where hcsshim looks for device-util.exe. */
+  readonly toolsDirectory: string;
+
+  createUtilityVm(options: UtilityVmOptions): Promise<UtilityVm>;
+  openUtilityVm(id: string): Promise<UtilityVm>;
+
+  // ---- host file system (os.Stat, os.MkdirAll, fs.ResolvePath) ----
+  /** undefined when the path does not exist. */
+  stat(path: string): Promise<HostStat | undefined>;
+  mkdirAll(path: string): Promise<void>;
+  /** go-winio fs.ResolvePath: the final path, e.g. `\\?\Volume{…}\layers\scratch1\sandbox.vhdx`. */
+  resolvePath(path: string): Promise<string>;
+
+  // ---- vmcompute.dll (hcsshim wclayer) ----
+  nameToGuid(name: string): Promise<string>;
+  createSandboxLayer(path: string, parents: readonly LayerDescriptor[]): Promise<void>;
+  expandSandboxSize(path: string, sizeBytes: bigint): Promise<void>;
+  activateLayer(path: string): Promise<void>;
+  deactivateLayer(path: string): Promise<void>;
+  prepareLayer(path: string, parents: readonly LayerDescriptor[]): Promise<void>;
+  unprepareLayer(path: string): Promise<void>;
+  /** `\\?\Volume{…}\`, or '' when vmcompute reports no mount path. */
+  getLayerMountPath(path: string): Promise<string>;
+  grantVmAccess(vmId: string, path: string): Promise<void>;
+
+  // ---- HCS service (HcsModifyServiceSettings / HcsGetServiceProperties) ----
+  modifyServiceSettings(request: ServiceModificationRequest): Promise<void>;
+  getServiceProperties(query: ServicePropertyQuery): Promise<ServiceProperties>;
+}
+
+/** The CCG state type re-exported for hosts that answer credential-guard queries. */
+export type { ContainerCredentialGuardState };
+
+/** One operation a host received (SimulatedHost.calls; the wine harness records the same). */
+export interface HostCall {
+  /** HCS / Win32 function or guest operation: `HcsModifyComputeSystem`, `GuestRequest`, `Exec`, `ActivateLayer`, … */
+  api: string;
+  /** The compute system (UVM id) or path the call addressed. */
+  target?: string;
+  /** The exact JSON document sent, when there is one. */
+  document?: unknown;
+  /** Other arguments (descriptors, sizes, vm ids). */
+  args?: Record<string, unknown>;
+  /** Outcome: undefined while in flight, then 'ok' or the error code. */
+  outcome?: 'ok' | string;
+}

@@ -1,0 +1,52 @@
+// The one place the addon is loaded (node-gyp-build: build/Release → build/Debug →
+// prebuilds/<platform>-<arch>) and the one place its exceptions become WcowError.
+// The native surface is typed here, apart from the public types.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { asWcowError, type WcowError } from './errors';
+import type { NativeVhdx } from './vhdx/native-types';
+import type { NativeWin } from './host/native/native-types';
+
+export interface NativeBinding extends NativeVhdx {
+  win: NativeWin;
+}
+
+let binding: NativeBinding | undefined;
+
+/** The loaded addon (loaded once, on first use). */
+export function native(): NativeBinding {
+  if (binding === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    binding = load(packageRoot()) as NativeBinding;
+  }
+  return binding;
+}
+
+/** The package's root directory (where binding.gyp, build/ and prebuilds/ are), found from this file. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`wcow-resources: no binding.gyp above ${__dirname}`);
+    dir = up;
+  }
+}
+
+/** Run a native call and turn what it throws or rejects with into a WcowError. */
+export async function callNative<T>(op: string, fn: () => Promise<T> | T, resource?: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromNative(err, op, resource);
+  }
+}
+
+/** A native exception (an Error with `code`, maybe `errno`, `hresult`, `result`) as a WcowError. */
+export function fromNative(err: unknown, op: string, resource?: string): WcowError {
+  const details: { op: string; resource?: string } = { op };
+  if (resource !== undefined) details.resource = resource;
+  return asWcowError(err, details);
+}
