@@ -2,3 +2,7 @@
 export * from './errors';
 export type * from './hcs/schema';
 export type { Host, UtilityVm, UtilityVmOptions, HostCall, HostStat, LayerDescriptor, ExecResult } from './host/types';
+export * as winpath from './host/winpath';
+export * from './hcs/constants';
+export * from './hcs/resourcepaths';
+export * from './hcs/documents';
