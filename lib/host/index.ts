@@ -1,0 +1,42 @@
+// The host a runtime gets by default: the real Host Compute Service on Windows,
+// the simulated one everywhere else (DESIGN "Layers of the package": the Host seam
+// is what makes the allocation code testable without Windows).
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Host } from './types';
+import { SimulatedHost } from './simulated';
+
+export interface CreateHostOptions {
+  /**
+   * Simulated host only: the real directory holding the simulated Windows drives
+   * (`C:\layers\x` is `<root>/C/layers/x`). Default: `$XDG_STATE_HOME/wcow-resources/host`
+   * when XDG_STATE_HOME is set, else `<tmpdir>/wcow-resources-<uid>/host`, so that two
+   * processes of one user see the same simulated machine, as two processes on one
+   * Windows host see the same HCS.
+   */
+  root?: string;
+}
+
+/** The default simulated-drive root (see CreateHostOptions.root). */
+export function defaultSimulatedRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME;
+  if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, 'wcow-resources', 'host');
+  return path.join(os.tmpdir(), `wcow-resources-${os.userInfo().uid}`, 'host');
+}
+
+/**
+ * `NativeHost` on win32, `SimulatedHost` elsewhere. The native host is loaded only
+ * when chosen: its module loads the addon, which other platforms may not have built.
+ */
+export function createHost(options: CreateHostOptions = {}): Host {
+  if (process.platform === 'win32') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NativeHost } = require('./native') as typeof import('./native');
+    return new NativeHost();
+  }
+  const root = options.root ?? defaultSimulatedRoot();
+  fs.mkdirSync(root, { recursive: true });
+  return new SimulatedHost({ root });
+}

@@ -1,0 +1,90 @@
+// Process-isolated (Argon) layer mount on the host: hcsshim mountWCOWHostLayers
+// (layers §3.2). The scratch folder is activated and prepared with its parents by
+// vmcompute; the container root is the volume GUID path of the prepared layer.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidSpecError, wrap } from '../errors';
+import { hasWin32Code } from '../hcs/errors';
+import { LAYER_RETRY_ATTEMPTS, LAYER_RETRY_DELAY_MS, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED } from '../hcs/constants';
+import type { Host } from '../host/types';
+import { closer, type Closer } from '../resources';
+import { layerDescriptors } from './descriptors';
+
+/**
+ * hcsshim serializes PrepareLayer process-wide, "a temporary workaround for a
+ * Windows bug" that reduces timeouts under parallel load
+ * (wclayer/preparelayer.go:15,39-40; layers §3.2 step 3). Descriptors are built
+ * outside the lock, like hcsshim.
+ */
+let prepareQueue: Promise<void> = Promise.resolve();
+
+async function prepareSerialized(host: Host, scratch: string, parents: readonly string[]): Promise<void> {
+  const descriptors = await layerDescriptors(host, parents);
+  const turn = prepareQueue.then(() => host.prepareLayer(scratch, descriptors));
+  prepareQueue = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  return turn;
+}
+
+/** One attempt: Activate, Prepare; a failed Prepare deactivates again (error ignored). */
+async function activateAndPrepare(host: Host, scratch: string, parents: readonly string[]): Promise<void> {
+  await host.activateLayer(scratch);
+  try {
+    await prepareSerialized(host, scratch, parents);
+  } catch (err) {
+    await host.deactivateLayer(scratch).catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface HostLayersMount {
+  /** `\\?\Volume{…}\` as vmcompute reports it. */
+  rootPath: string;
+  closer: Closer;
+}
+
+/**
+ * Mount `parents` (top-most first) under `scratch` on the host. Errors carry
+ * hcsshim's text unwrapped; the caller adds `failed to mount container storage: `.
+ */
+export async function mountHostLayers(host: Host, scratch: string, parents: readonly string[]): Promise<HostLayersMount> {
+  const details = { op: 'layers.mount', resource: scratch };
+  if (parents.length < 1) throw new InvalidSpecError('need at least two layers - base and scratch', details);
+
+  // RS5 loopback-VHD races surface as ERROR_NOT_READY / ERROR_DEVICE_NOT_CONNECTED;
+  // hcsshim retries those 5 times, 100 ms apart, and returns anything else at once
+  // (layers.go:209-245; layers §3.2 step 3).
+  let lastError: unknown;
+  for (let attempt = 0; attempt < LAYER_RETRY_ATTEMPTS; attempt++) {
+    try {
+      await activateAndPrepare(host, scratch, parents);
+      lastError = undefined;
+      break;
+    } catch (err) {
+      if (!hasWin32Code(err, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED)) throw err;
+      lastError = err;
+      await sleep(LAYER_RETRY_DELAY_MS);
+    }
+  }
+  if (lastError !== undefined) throw wrap(lastError, 'layer retry loop failed', details);
+
+  let rootPath: string;
+  try {
+    rootPath = await host.getLayerMountPath(scratch);
+  } catch (err) {
+    // Undo the prepare and the activation; their errors are ignored like hcsshim's defer.
+    await host.unprepareLayer(scratch).catch(() => undefined);
+    await host.deactivateLayer(scratch).catch(() => undefined);
+    throw err;
+  }
+
+  // hcsshim's wcowHostLayersCloser stops at the first error (layers §3.2 closer);
+  // so do we: deactivating a still-prepared layer would fail anyway.
+  const release = async (): Promise<void> => {
+    await host.unprepareLayer(scratch);
+    await host.deactivateLayer(scratch);
+  };
+  return { rootPath, closer: closer('layers', { kind: 'layers', isolation: 'process', scratch, rootPath }, release) };
+}
