@@ -6,3 +6,7 @@ export * as winpath from './host/winpath';
 export * from './hcs/constants';
 export * from './hcs/resourcepaths';
 export * from './hcs/documents';
+export * from './hcs/commandline';
+export * from './mounts/classify';
+export type * from './spec/types';
+export * from './spec/validate';

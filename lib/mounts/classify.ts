@@ -1,0 +1,104 @@
+// Classification of OCI mounts for WCOW, as hcsshim v0.11.4 setupMounts does it
+// (mounts.md §2), plus the pure path computations that go with each class.
+// Nothing here touches a host; lib/spec validates with these functions and the
+// mount setup code acts on their results.
+
+import { InvalidMountError } from '../errors';
+import {
+  EVD_PREFIX,
+  MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK,
+  MOUNT_TYPE_PHYSICAL_DISK,
+  MOUNT_TYPE_VIRTUAL_DISK,
+  PIPE_PREFIX,
+  SANDBOX_MOUNT_PREFIX,
+  VSMB_IPC_PREFIX,
+  WCOW_SANDBOX_MOUNT_PATH,
+} from '../hcs/constants';
+import type { AttachmentType } from '../hcs/schema';
+import { join } from '../host/winpath';
+import type { OciMount } from '../spec/types';
+
+export type MountClass =
+  | { kind: 'scsi'; attachmentType: AttachmentType; hostPath: string; evdType?: string }
+  | { kind: 'sandbox'; sandboxPath: string }
+  | { kind: 'pipe' }
+  | { kind: 'vsmb' };
+
+/**
+ * setupMounts' classification, first match wins (mounts.md §2 step 6): a disk type
+ * goes to SCSI whatever the source looks like; then `sandbox://`, then `\\.\pipe\`
+ * (both case-sensitive); everything else is a VSMB share. The type must already be
+ * one WCOW accepts (lib/spec checks it); an EVD source that does not parse throws.
+ */
+export function classifyMount(m: Pick<OciMount, 'type' | 'source'>): MountClass {
+  switch (m.type) {
+    case MOUNT_TYPE_PHYSICAL_DISK:
+      return { kind: 'scsi', attachmentType: 'PassThru', hostPath: m.source };
+    case MOUNT_TYPE_VIRTUAL_DISK:
+      return { kind: 'scsi', attachmentType: 'VirtualDisk', hostPath: m.source };
+    case MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK: {
+      // The attachment is keyed and sent by the parsed path, not the evd:// string (§4.2).
+      const { evdType, mountPath } = parseExtensibleVirtualDiskPath(m.source);
+      return { kind: 'scsi', attachmentType: 'ExtensibleVirtualDisk', hostPath: mountPath, evdType };
+    }
+  }
+  if (m.source.startsWith(SANDBOX_MOUNT_PREFIX)) return { kind: 'sandbox', sandboxPath: sandboxMountPath(m.source) };
+  if (isPipe(m.source)) return { kind: 'pipe' };
+  return { kind: 'vsmb' };
+}
+
+/** uvm.IsPipe: `\\.\pipe\` prefix, trailing backslash required, case-sensitive (mounts.md §6). */
+export function isPipe(source: string): boolean {
+  return source.startsWith(PIPE_PREFIX);
+}
+
+/** Read-only iff some option is exactly `ro` in any case (mounts.md §2 step 5). */
+export function isReadOnlyMount(options: readonly string[] | undefined): boolean {
+  return (options ?? []).some((o) => o.toLowerCase() === 'ro');
+}
+
+/**
+ * convertToWCOWSandboxMountPath: `filepath.Join("C:\SandboxMounts", TrimPrefix(src, "sandbox://"))`
+ * (mounts.md §3.2 table). Like hcsshim this can climb out of the root with `..`;
+ * lib/spec rejects such sources before anything runs (DESIGN difference 6).
+ */
+export function sandboxMountPath(source: string): string {
+  const rest = source.startsWith(SANDBOX_MOUNT_PREFIX) ? source.slice(SANDBOX_MOUNT_PREFIX.length) : source;
+  return join(WCOW_SANDBOX_MOUNT_PATH, rest);
+}
+
+/**
+ * ParseExtensibleVirtualDiskPath (scsi.go:544-551; mounts.md §4.6): optional
+ * `evd://` prefix, type up to the first `/` (which must not be first), mount path
+ * after it (may be empty). `\` is not a separator here.
+ */
+export function parseExtensibleVirtualDiskPath(source: string): { evdType: string; mountPath: string } {
+  const trimmed = source.startsWith(EVD_PREFIX) ? source.slice(EVD_PREFIX.length) : source;
+  const i = trimmed.indexOf('/');
+  if (i <= 0) throw new InvalidMountError(`invalid extensible vhd path: ${source}`, { op: 'mounts.parseEvd', resource: source });
+  return { evdType: trimmed.slice(0, i), mountPath: trimmed.slice(i + 1) };
+}
+
+/**
+ * Go `%+v` of specs.Mount, as hcsshim puts it in its errors:
+ * `{Destination:<d> Type:<t> Source:<s> Options:[<o1> <o2>]}` (mounts.md §2 step 1).
+ */
+export function formatMount(m: Pick<OciMount, 'destination' | 'type' | 'source' | 'options'>): string {
+  return `{Destination:${m.destination} Type:${m.type ?? ''} Source:${m.source} Options:[${(m.options ?? []).join(' ')}]}`;
+}
+
+/**
+ * GetContainerPipeMapping (pipes.go:64-72; mounts.md §6): hypervisor-isolated
+ * containers reach the host pipe through the VSMB IPC$ share; the container-side
+ * name is the destination without `\\.\pipe\` (used verbatim when it lacks it).
+ */
+export function containerPipeMapping(
+  mount: Pick<OciMount, 'destination' | 'source'>,
+  hypervisorIsolated: boolean,
+): { containerPipeName: string; hostPath: string } {
+  const trim = (p: string): string => (p.startsWith(PIPE_PREFIX) ? p.slice(PIPE_PREFIX.length) : p);
+  return {
+    containerPipeName: trim(mount.destination),
+    hostPath: hypervisorIsolated ? VSMB_IPC_PREFIX + trim(mount.source) : mount.source,
+  };
+}
