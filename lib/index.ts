@@ -10,3 +10,5 @@ export * from './hcs/commandline';
 export * from './mounts/classify';
 export type * from './spec/types';
 export * from './spec/validate';
+export * from './uvm';
+export * from './resources';

@@ -1,0 +1,5 @@
+// Resources of one container and the closers that release them (mounts §7, layers §8.2).
+export { ReleaseGuard, closer } from './closer';
+export type { Closer, JsonValue, ResourceRecord } from './closer';
+export { Resources } from './resources';
+export type { ResourcesJson } from './resources';

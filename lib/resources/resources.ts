@@ -1,0 +1,96 @@
+// hcsshim's `resources.Resources` and `ReleaseResources` (internal/resources/resources.go;
+// mounts §7, layers §8.2): what one container acquired, released in reverse order with the
+// layers last. Network namespaces are not tracked here: this package does not set up networking.
+
+import { ReleaseError, asWcowError } from '../errors';
+import type { Closer, ResourceRecord } from './closer';
+
+export interface ResourcesJson {
+  id: string;
+  containerRootInUvm?: string;
+  closers: ResourceRecord[];
+  layers?: ResourceRecord;
+}
+
+export class Resources {
+  readonly id: string;
+  /** The container's root inside the UVM, e.g. `C:\c\1` (hypervisor isolation only). */
+  containerRootInUvm?: string;
+  #closers: Closer[] = [];
+  #layers: Closer | undefined;
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  /** Appends in call order (resources.go:59-61). */
+  add(...closers: Closer[]): void {
+    this.#closers.push(...closers);
+  }
+
+  /** Overwrites the single layers slot (resources.go:53-55). */
+  setLayers(layers: Closer | undefined): void {
+    this.#layers = layers;
+  }
+
+  get layers(): Closer | undefined {
+    return this.#layers;
+  }
+
+  /** The closers not yet released, in add order. */
+  get closers(): readonly Closer[] {
+    return [...this.#closers];
+  }
+
+  /**
+   * ReleaseResources (mounts §7, layers §8.2): closers in reverse add order — CCG instances
+   * always, everything else only with `all` — then the layers closer last.
+   *
+   * DESIGN difference 2: hcsshim stops after the loop when any closer failed and returns
+   * `failed to release one or more container resources` without releasing the layers (they
+   * leak: the container scratch stays attached, the layer shares stay in the UVM), and it
+   * forgets the failed closers (`r.resources = nil`). Here release always runs to the end,
+   * layers included, and throws one ReleaseError listing every failure in order. Released
+   * closers are dropped; failed ones stay, so another call retries exactly those, and a call
+   * after a complete release does nothing.
+   */
+  async release(options: { all?: boolean } = {}): Promise<void> {
+    const all = options.all ?? false;
+    const errors: Error[] = [];
+    const pending = [...this.#closers].reverse();
+    for (const c of pending) {
+      if (!all && c.kind !== 'ccg') continue;
+      try {
+        await c.release();
+        this.#drop(c);
+      } catch (err) {
+        errors.push(asWcowError(err));
+      }
+    }
+    const layers = this.#layers;
+    if (layers !== undefined) {
+      try {
+        await layers.release();
+        if (this.#layers === layers) this.#layers = undefined;
+      } catch (err) {
+        errors.push(asWcowError(err));
+      }
+    }
+    if (errors.length > 0) throw new ReleaseError(errors, undefined, { op: 'resources.release', resource: this.id });
+  }
+
+  toJSON(): ResourcesJson {
+    const json: ResourcesJson = {
+      id: this.id,
+      ...(this.containerRootInUvm !== undefined && { containerRootInUvm: this.containerRootInUvm }),
+      closers: this.#closers.map((c) => c.describe()),
+    };
+    if (this.#layers !== undefined) json.layers = this.#layers.describe();
+    return json;
+  }
+
+  #drop(c: Closer): void {
+    const i = this.#closers.indexOf(c);
+    if (i >= 0) this.#closers.splice(i, 1);
+  }
+}

@@ -1,0 +1,268 @@
+// SCSI attachments of a WCOW UVM — v0.11.4 internal/uvm/scsi.go (mounts §4). One controller
+// × 64 LUNs, LUN 0 is the UVM's own scratch; an attachment is shared by everyone who adds the
+// same host path and is detached when the last of them releases it.
+
+import { ScsiNoSlotError, wrap } from '../errors';
+import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../hcs/constants';
+import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../hcs/documents';
+import type { AttachmentType } from '../hcs/schema';
+import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
+import type { UvmBackend } from './backend';
+
+export interface ScsiAddOptions {
+  /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
+  hostPath: string;
+  /** Guest mount path (`C:\mounts\m1`, a container root `C:\c\1`); '' attaches without a guest mount. */
+  uvmPath: string;
+  readOnly: boolean;
+  type: AttachmentType;
+  evdType?: string;
+  /** GrantVmAccess(uvm id, hostPath) first — hcsshim's VMAccessTypeIndividual; false for EVDs (mounts §4.3). */
+  grantAccess: boolean;
+}
+
+/** One attachment, shared by every mount of its host path (internal to lib/uvm). */
+export interface ScsiAttachment {
+  readonly hostPath: string;
+  readonly uvmPath: string;
+  readonly controller: number;
+  readonly lun: number;
+  readonly type: AttachmentType;
+  readonly readOnly: boolean;
+  readonly evdType: string | undefined;
+  refCount: number;
+  /** Settles when the add that created the attachment did (hcsshim's waitCh/waitErr). */
+  ready: Promise<void>;
+  /** Set while the Remove of a refcount-0 attachment is in flight. */
+  removing: Promise<void> | undefined;
+}
+
+export interface ScsiRefcount {
+  controller: number;
+  lun: number;
+  hostPath: string;
+  uvmPath: string;
+  refCount: number;
+}
+
+export class ScsiManager {
+  readonly #vm: UvmBackend;
+  /** scsiLocations[controller][lun] (types.go:90-91); WCOW has one controller. */
+  readonly #slots: (ScsiAttachment | undefined)[][];
+
+  constructor(vm: UvmBackend) {
+    this.#vm = vm;
+    this.#slots = Array.from({ length: WCOW_SCSI_CONTROLLERS }, () => new Array<ScsiAttachment | undefined>(WCOW_SCSI_LUNS).fill(undefined));
+    // 0:0 is the UVM's own scratch from creation on (create_wcow.go:314-336): never handed
+    // out, never matched by host path (its path is not ours to know), never released here.
+    this.#slots[0]![0] = {
+      hostPath: '',
+      uvmPath: '',
+      controller: 0,
+      lun: 0,
+      type: 'VirtualDisk',
+      readOnly: false,
+      evdType: undefined,
+      refCount: 1,
+      ready: Promise.resolve(),
+      removing: undefined,
+    };
+  }
+
+  /**
+   * AddSCSI / AddSCSIPhysicalDisk / AddSCSIExtensibleVirtualDisk (scsi.go:291-367, 376-520).
+   * Each call returns its own ScsiMount; mounts of one host path share the attachment.
+   */
+  async add(o: ScsiAddOptions): Promise<ScsiMount> {
+    if (o.grantAccess) {
+      // Before the lookup: on every add, also when the attachment is reused and when no
+      // slot is left (mounts §4.3). Never revoked on release, as in v0.11.4.
+      try {
+        await this.#vm.host.grantVmAccess(this.#vm.id, o.hostPath);
+      } catch (err) {
+        throw wrap(err, 'failed to grant VM access for SCSI mount', { op: 'scsi.add', resource: o.hostPath });
+      }
+    }
+    for (;;) {
+      const existing = this.#find(o.hostPath);
+      if (existing === undefined) break;
+      if (existing.removing !== undefined) {
+        // hcsshim holds uvm.m across RemoveSCSI: an add of the same path waits for the
+        // removal, then finds the attachment gone (re-attach) or kept after a failure (reuse).
+        await existing.removing.catch(() => undefined);
+        continue;
+      }
+      // Reuse by exact host path only: the first caller's uvmPath, readOnly and type win
+      // (mounts §4.4). The count is taken before waiting so a release cannot slip in.
+      existing.refCount++;
+      await existing.ready; // joining an in-flight add: its error is ours too
+      return new ScsiMount(this, existing);
+    }
+    const attachment = this.#allocate(o);
+    attachment.ready = this.#attach(attachment);
+    await attachment.ready;
+    return new ScsiMount(this, attachment);
+  }
+
+  get uvmId(): string {
+    return this.#vm.id;
+  }
+
+  refcounts(): ScsiRefcount[] {
+    return this.#slots.flatMap((luns) =>
+      luns.flatMap((a) =>
+        a === undefined ? [] : [{ controller: a.controller, lun: a.lun, hostPath: a.hostPath, uvmPath: a.uvmPath, refCount: a.refCount }],
+      ),
+    );
+  }
+
+  /** findSCSIAttachment (scsi.go:187-197): exact, case-sensitive host path. */
+  #find(hostPath: string): ScsiAttachment | undefined {
+    for (const luns of this.#slots) {
+      for (const a of luns) {
+        if (a !== undefined && !(a.controller === 0 && a.lun === 0) && a.hostPath === hostPath) return a;
+      }
+    }
+    return undefined;
+  }
+
+  /** allocateSCSISlot (scsi.go:165-175): the lowest free LUN, so freed LUNs are reused first. */
+  #allocate(o: ScsiAddOptions): ScsiAttachment {
+    for (let controller = 0; controller < this.#slots.length; controller++) {
+      const luns = this.#slots[controller]!;
+      const lun = luns.indexOf(undefined);
+      if (lun < 0) continue;
+      const attachment: ScsiAttachment = {
+        hostPath: o.hostPath,
+        uvmPath: o.uvmPath,
+        controller,
+        lun,
+        type: o.type,
+        readOnly: o.readOnly,
+        evdType: o.evdType,
+        refCount: 1,
+        ready: Promise.resolve(),
+        removing: undefined,
+      };
+      luns[lun] = attachment; // reserved before the HCS call, freed again if it fails
+      return attachment;
+    }
+    throw new ScsiNoSlotError(undefined, { op: 'scsi.add', resource: o.hostPath });
+  }
+
+  async #attach(a: ScsiAttachment): Promise<void> {
+    const attachment = { type: a.type, path: a.hostPath, readOnly: a.readOnly, ...(a.evdType !== undefined && { evdType: a.evdType }) };
+    // No guest request for an attach-only disk (scsi.go:430-441).
+    const guest = a.uvmPath === '' ? undefined : mappedVirtualDiskGuest('Add', a.uvmPath, a.lun);
+    try {
+      await this.#vm.modify(scsiAttachmentAdd(a.controller, a.lun, attachment, guest));
+    } catch (err) {
+      this.#free(a);
+      throw wrap(err, 'failed to modify UVM with new SCSI mount', { op: 'scsi.add', resource: a.hostPath });
+    }
+  }
+
+  #free(a: ScsiAttachment): void {
+    const luns = this.#slots[a.controller]!;
+    if (luns[a.lun] === a) luns[a.lun] = undefined;
+  }
+
+  /** Whether `a` still occupies its slot (it may have been detached by another mount's release). */
+  attached(a: ScsiAttachment): boolean {
+    return this.#slots[a.controller]![a.lun] === a;
+  }
+
+  /**
+   * RemoveSCSI (scsi.go:200-271) at refcount 0: one modify, guest MappedVirtualDisk Remove
+   * first, then the host Remove without Settings. On failure the slot is NOT freed (as in
+   * hcsshim): the disk may still be attached, so the LUN must not be handed out again, and a
+   * later add of the same path reuses the attachment.
+   */
+  detach(a: ScsiAttachment): Promise<void> {
+    a.removing ??= (async () => {
+      try {
+        // hcsshim sends an LCOW-shaped guest request for a WCOW attachment without a guest
+        // path (scsi.go:243-263); the Windows GCS would reject it, so none is sent here.
+        const guest = a.uvmPath === '' ? undefined : mappedVirtualDiskGuest('Remove', a.uvmPath, a.lun);
+        await this.#vm.modify(scsiAttachmentRemove(a.controller, a.lun, guest));
+        this.#free(a);
+      } catch (err) {
+        throw wrap(err, `failed to remove SCSI disk ${a.hostPath} from container ${this.#vm.id}`, {
+          op: 'scsi.remove',
+          resource: a.hostPath,
+        });
+      } finally {
+        a.removing = undefined;
+      }
+    })();
+    return a.removing;
+  }
+}
+
+/** What one add returned (hcsshim's *SCSIMount, one per caller here so release is once-only). */
+export class ScsiMount implements Closer {
+  readonly kind = 'scsi';
+  readonly #manager: ScsiManager;
+  readonly #attachment: ScsiAttachment;
+  readonly #guard = new ReleaseGuard();
+  #counted = true;
+
+  constructor(manager: ScsiManager, attachment: ScsiAttachment) {
+    this.#manager = manager;
+    this.#attachment = attachment;
+  }
+
+  get hostPath(): string {
+    return this.#attachment.hostPath;
+  }
+  /** The first caller's guest path when the attachment was reused (mounts §4.4). */
+  get uvmPath(): string {
+    return this.#attachment.uvmPath;
+  }
+  get controller(): number {
+    return this.#attachment.controller;
+  }
+  get lun(): number {
+    return this.#attachment.lun;
+  }
+  get readOnly(): boolean {
+    return this.#attachment.readOnly;
+  }
+
+  describe(): ResourceRecord {
+    const a = this.#attachment;
+    return {
+      kind: this.kind,
+      uvmId: this.#manager.uvmId,
+      hostPath: a.hostPath,
+      uvmPath: a.uvmPath,
+      controller: a.controller,
+      lun: a.lun,
+      type: a.type,
+      readOnly: a.readOnly,
+      ...(a.evdType !== undefined && { evdType: a.evdType }),
+    };
+  }
+
+  /**
+   * SCSIMount.Release: refcount--, detach at 0; errors `failed to remove SCSI device: <e>`.
+   * A failed detach leaves this mount releasable: the next call retries the Remove without
+   * counting down again — unless another add reused the attachment meanwhile, which then
+   * owns it.
+   */
+  release(): Promise<void> {
+    return this.#guard.run(async () => {
+      const a = this.#attachment;
+      if (this.#counted) {
+        a.refCount--;
+        this.#counted = false;
+      }
+      if (a.refCount > 0 || !this.#manager.attached(a)) return;
+      try {
+        await this.#manager.detach(a);
+      } catch (err) {
+        throw wrap(err, 'failed to remove SCSI device', { op: 'scsi.release' });
+      }
+    });
+  }
+}

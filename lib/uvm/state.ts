@@ -1,0 +1,162 @@
+// hcsshim's client-side UtilityVM state (internal/uvm/types.go): the counters, the SCSI
+// slots, VSMB shares and VPCI devices this process has put into one utility VM, and the
+// operations that change them. One UvmState per UtilityVm object, so every container
+// allocating into the same UVM shares it (mounts §3.1: counters are per UVM).
+
+import { GUEST_SYSTEM_USER, GUEST_WORKING_DIRECTORY } from '../hcs/constants';
+import { makeCommandLine } from '../hcs/commandline';
+import {
+  combinedLayersAdd,
+  combinedLayersRemove,
+  defaultVsmbOptions,
+  hvSocketServiceRemove,
+  hvSocketServiceUpdate,
+  processParameters,
+  type LayerSpec,
+} from '../hcs/documents';
+import type { HvSocketServiceConfig, ModifySettingRequest, VirtualSmbShareOptions } from '../hcs/schema';
+import type { ExecResult, Host, UtilityVm } from '../host/types';
+import { traceUtilityVm } from '../trace';
+import type { UvmBackend } from './backend';
+import { modifyUvm, type ModifyOptions } from './modify';
+import { addPipe, type PipeMount } from './pipes';
+import { ScsiManager, type ScsiAddOptions, type ScsiMount, type ScsiRefcount } from './scsi';
+import { VpciManager, type VpciDevice, type VpciRefcount } from './vpci';
+import { VsmbManager, type VsmbRefcount, type VsmbShare } from './vsmb';
+
+export interface ExecOptions {
+  /** CreateStdOutPipe / CreateStdErrPipe of the process (hcsshim's CmdProcessRequest Stdout/Stderr). */
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface UvmRefcounts {
+  scsi: ScsiRefcount[];
+  vsmb: VsmbRefcount[];
+  vpci: VpciRefcount[];
+}
+
+export class UvmState implements UvmBackend {
+  readonly id: string;
+  readonly uvm: UtilityVm;
+  readonly host: Host;
+  /** The calls go through a traced view of the UVM (lib/trace: one per UVM, made here). */
+  readonly #calls: UtilityVm;
+  #containerCounter = 0;
+  #mountCounter = 0;
+  readonly #scsi: ScsiManager;
+  readonly #vsmb: VsmbManager;
+  readonly #vpci: VpciManager;
+
+  constructor(host: Host, uvm: UtilityVm) {
+    this.id = uvm.id;
+    this.uvm = uvm;
+    this.host = host;
+    this.#calls = traceUtilityVm(uvm);
+    this.#scsi = new ScsiManager(this);
+    this.#vsmb = new VsmbManager(this, () => uvm.noWritableFileShares);
+    this.#vpci = new VpciManager(this);
+  }
+
+  /** ContainerCounter (counter.go:11-13): ++ then read, first value 1; names `C:\c\<hex>`. */
+  containerCounter(): number {
+    return ++this.#containerCounter;
+  }
+
+  /** UVMMountCounter (counter.go:17-19): ++ then read, first value 1; names `C:\mounts\m<N>`. */
+  mountCounter(): number {
+    return ++this.#mountCounter;
+  }
+
+  /** uvm.modify (modify.go:15-50; layers §3.4, mounts §4.5). */
+  modify(req: ModifySettingRequest, options: ModifyOptions = {}): Promise<void> {
+    return modifyUvm(this.#calls, req, options);
+  }
+
+  addScsi(o: ScsiAddOptions): Promise<ScsiMount> {
+    return this.#scsi.add(o);
+  }
+
+  addVsmb(hostPath: string, options: VirtualSmbShareOptions): Promise<VsmbShare> {
+    return this.#vsmb.add(hostPath, options);
+  }
+
+  /** GetVSMBUvmPath (mounts §5.3): `\\?\VMSMB\VSMB-{…}\s3`, `…\s3\app.json` for a file. */
+  vsmbUvmPath(hostPath: string, readOnly: boolean): Promise<string> {
+    return this.#vsmb.uvmPath(hostPath, readOnly);
+  }
+
+  /** DefaultVSMBOptions (vsmb.go:51-62): NoDirectmap from fullyPhysicallyBacked or vsmbNoDirectMap. */
+  defaultVsmbOptions(readOnly: boolean): VirtualSmbShareOptions {
+    return defaultVsmbOptions(readOnly, this.uvm.fullyPhysicallyBacked || this.uvm.vsmbNoDirectMap);
+  }
+
+  addPipe(hostPath: string): Promise<PipeMount> {
+    return addPipe(this, hostPath);
+  }
+
+  /** AssignDevice by (device instance path, virtual function); `idType` only words the error (layers §5.2). */
+  assignDevice(pciId: string, index: number, idType?: string): Promise<VpciDevice> {
+    return this.#vpci.assign(pciId, index, idType);
+  }
+
+  /** RemoveDevice: what VpciDevice.release does; fails for a device nobody holds. */
+  removeDevice(pciId: string, index: number): Promise<void> {
+    return this.#vpci.remove(pciId, index);
+  }
+
+  /** UpdateHvSocketService (hvsocket.go:30-37; layers §4.3): host-only Update, creates the entry if absent. */
+  updateHvSocketService(serviceId: string, config: HvSocketServiceConfig): Promise<void> {
+    return this.modify(hvSocketServiceUpdate(serviceId, config));
+  }
+
+  /** RemoveHvSocketService (hvsocket.go:41-47): host-only Remove. */
+  removeHvSocketService(serviceId: string): Promise<void> {
+    return this.modify(hvSocketServiceRemove(serviceId));
+  }
+
+  /** CombineLayersWCOW (combine_layers.go): a guest-only request, errors `guest modify: <e>`. */
+  combineLayers(layers: readonly LayerSpec[], containerRootPath: string): Promise<void> {
+    return this.modify({ GuestRequest: combinedLayersAdd(containerRootPath, layers) });
+  }
+
+  /** RemoveCombinedLayersWCOW: guest-only (layers §3.3.4 step 1). */
+  removeCombinedLayers(containerRootPath: string): Promise<void> {
+    return this.modify({ GuestRequest: combinedLayersRemove(containerRootPath) });
+  }
+
+  /**
+   * A process of hcsshim's own in the UVM (cmd.ExecInUvm; mounts §3.2 step 3, layers §5.2):
+   * CommandLine from EscapeArg'd args, as `NT AUTHORITY\SYSTEM` in `C:\`. A non-zero exit
+   * code is a result; failing to start it is the host's error, unwrapped (callers add their
+   * own context, e.g. `failed to create sandbox mount directory in utility VM …`).
+   */
+  exec(args: readonly string[], o: ExecOptions = {}): Promise<ExecResult> {
+    const params = processParameters({
+      commandLine: makeCommandLine(args),
+      user: GUEST_SYSTEM_USER,
+      workingDirectory: GUEST_WORKING_DIRECTORY,
+      createStdOutPipe: o.stdout === true,
+      createStdErrPipe: o.stderr === true,
+    });
+    return this.#calls.exec(params, o.signal === undefined ? {} : { signal: o.signal });
+  }
+
+  /** Live entries with their refcounts, for tests and diagnostics. A fresh UVM has only LUN 0. */
+  refcounts(): UvmRefcounts {
+    return { scsi: this.#scsi.refcounts(), vsmb: this.#vsmb.refcounts(), vpci: this.#vpci.refcounts() };
+  }
+}
+
+const states = new WeakMap<UtilityVm, UvmState>();
+
+/** The state of `uvm`: the same object for the same UtilityVm object. */
+export function uvmState(host: Host, uvm: UtilityVm): UvmState {
+  let state = states.get(uvm);
+  if (state === undefined) {
+    state = new UvmState(host, uvm);
+    states.set(uvm, state);
+  }
+  return state;
+}
