@@ -1,0 +1,125 @@
+// Container Credential Guard (gMSA): hcsshim credentials.CreateCredentialGuard and
+// the hvsocket service entry allocateWindowsResources adds for it (layers §4,
+// §1.2 step 8). The credential spec is a secret: it goes to HCS in the AddInstance
+// request and nowhere else — not into errors, logs or resource records.
+
+import { HcsError, ReleaseError, wrap } from '../errors';
+import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance } from '../hcs/documents';
+import type { ContainerCredentialGuardInstance, ContainerCredentialGuardState } from '../hcs/schema';
+import type { Host } from '../host/types';
+import { withRollbackErrors } from '../layers/release';
+import { closer, type Resources } from '../resources';
+import type { UvmState } from '../uvm';
+
+/** RemoveInstance, worded as CCGResource.Release (layers §4.4). */
+async function removeInstance(host: Host, id: string): Promise<void> {
+  try {
+    await host.modifyServiceSettings(ccgRemoveInstance(id));
+  } catch (err) {
+    throw wrap(err, 'failed to remove container credential guard instance', { op: 'ccg.remove', resource: id });
+  }
+}
+
+/** HcsGetServiceProperties and the pick of our instance (credentials.go:90-113; layers §4.2). */
+async function findInstance(host: Host, id: string): Promise<ContainerCredentialGuardInstance> {
+  const details = { op: 'ccg.query', resource: id };
+  let properties: unknown[] | undefined;
+  try {
+    properties = (await host.getServiceProperties(ccgPropertyQuery())).Properties;
+  } catch (err) {
+    throw wrap(err, 'failed to retrieve container credential guard instances', details);
+  }
+  if (properties?.length !== 1) throw new HcsError('wrong number of service properties present', details);
+  const info = properties[0];
+  const instances = typeof info === 'object' && info !== null ? (info as { Instances?: unknown }).Instances : undefined;
+  if (instances !== undefined && instances !== null && !Array.isArray(instances)) {
+    throw new HcsError('failed to unmarshal container credential guard instances: Instances is not an array', details);
+  }
+  // Exact, case-sensitive id match, first wins (credentials.go).
+  const found = ((instances ?? []) as ContainerCredentialGuardInstance[]).find((i) => i?.Id === id);
+  if (found === undefined) throw new HcsError(`failed to find credential guard instance with container ID ${id}`, details);
+  return found;
+}
+
+/**
+ * allocateWindowsResources step 8 (layers §1.2): AddInstance (`LRPC` without a UVM,
+ * `HvSocket` with one), find the instance, register its closer in `resources`, and
+ * for a UVM hot-add the instance's hvsocket service entry. Returns the state for
+ * `Container.ContainerCredentialGuard`.
+ *
+ * DESIGN difference 5: hcsshim returns no resource when the follow-up query fails, so
+ * the instance it just added lives until vmcompute restarts (layers §4.2 "Leak").
+ * Here it is removed again before the query's error is thrown. And the hvsocket
+ * entry, which hcsshim never removes (layers §4.3), is removed with the instance.
+ */
+export async function setupCredentialGuard(
+  host: Host,
+  uvm: UvmState | undefined,
+  id: string,
+  credentialSpec: string,
+  resources: Resources,
+): Promise<ContainerCredentialGuardState> {
+  try {
+    await host.modifyServiceSettings(ccgAddInstance(id, credentialSpec, uvm ? 'HvSocket' : 'LRPC'));
+  } catch (err) {
+    throw wrap(err, 'failed to generate container credential guard instance', { op: 'ccg.add', resource: id });
+  }
+
+  let instance: ContainerCredentialGuardInstance;
+  let serviceId: string | undefined;
+  try {
+    instance = await findInstance(host, id);
+    if (uvm !== undefined) {
+      serviceId = instance.HvSocketConfig?.ServiceId;
+      // hcsshim dereferences HvSocketConfig unchecked and panics when HCS leaves it
+      // out (layers Q6); an error is the port's answer.
+      if (!serviceId) throw new HcsError('unexpected value returned from hcs', { op: 'ccg.query', resource: id });
+    }
+  } catch (err) {
+    const rollback = await removeInstance(host, id).then(
+      () => [],
+      (e: Error) => [e],
+    );
+    throw withRollbackErrors(err, rollback);
+  }
+
+  // What is live, so that a retried release (after a partial failure) redoes only
+  // what failed.
+  let instanceLive = true;
+  let hvSocketLive = false;
+  const release = async (): Promise<void> => {
+    const errors: Error[] = [];
+    if (hvSocketLive && uvm !== undefined && serviceId !== undefined) {
+      try {
+        await uvm.removeHvSocketService(serviceId);
+        hvSocketLive = false;
+      } catch (err) {
+        errors.push(wrap(err, 'failed to remove hvsocket service', { op: 'ccg.remove', resource: serviceId }));
+      }
+    }
+    if (instanceLive) {
+      try {
+        await removeInstance(host, id);
+        instanceLive = false;
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new ReleaseError(errors, 'failed to release container credential guard', { op: 'ccg.remove', resource: id });
+  };
+  const record = uvm ? { kind: 'ccg', id, uvmId: uvm.id, hvSocketServiceId: serviceId } : { kind: 'ccg', id };
+  resources.add(closer('ccg', record, release));
+
+  if (uvm !== undefined && serviceId !== undefined) {
+    try {
+      // Update creates the entry when absent (hvsocket.go:13-22).
+      await uvm.updateHvSocketService(serviceId, instance.HvSocketConfig?.ServiceConfig ?? {});
+      hvSocketLive = true;
+    } catch (err) {
+      // The instance is registered already: the caller's rollback removes it.
+      throw wrap(err, 'failed to update hvsocket service', { op: 'hvsocket.update', resource: serviceId });
+    }
+  }
+  return instance.CredentialGuard ?? {};
+}
