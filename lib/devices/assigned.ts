@@ -4,7 +4,8 @@
 // UVM, then reports the location paths of the device's children, which replace the
 // spec's devices (the container sees them by location path).
 
-import { GuestError, wrap } from '../errors';
+import { wrap } from '../errors';
+import { exitError } from '../mounts/guest';
 import { DEVICE_ID_TYPE_LOCATION_PATH, DEVICE_UTIL_NAME } from '../hcs/constants';
 import type { Host } from '../host/types';
 import { join } from '../host/winpath';
@@ -16,11 +17,6 @@ import type { UvmState } from '../uvm';
 export interface WindowsDevice {
   id: string;
   idType: string;
-}
-
-/** `ExecInUvm`'s error for a non-zero exit (cmd.go:84-91). */
-export function exitError(exitCode: number): GuestError {
-  return new GuestError(`process exited with exit code ${exitCode}`, { exitCode });
 }
 
 /**

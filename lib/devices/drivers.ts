@@ -14,7 +14,7 @@ import { rollbackOnFailure } from '../layers/release';
 import type { Closer } from '../resources';
 import type { UvmState } from '../uvm';
 import { statHostPath } from '../uvm/vsmb';
-import { exitError } from './assigned';
+import { exitError } from '../mounts/guest';
 
 /**
  * Every directory must exist before anything is shared (devices.go:232-259):

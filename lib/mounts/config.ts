@@ -1,0 +1,62 @@
+// The container document's side of the mounts: hcsshim createMountsConfig
+// (hcsdoc_wcow.go:45-94; mounts.md §8).
+
+import { wrap } from '../errors';
+import { mappedDirectory, mappedPipe } from '../hcs/documents';
+import type { MappedDirectory, MappedPipe } from '../hcs/schema';
+import type { Host } from '../host/types';
+import type { ValidatedMount } from '../spec/validate';
+import type { UvmState } from '../uvm';
+import { containerPipeMapping, isPipe } from './classify';
+import { goQuote } from './guest';
+
+export interface MountsConfig {
+  MappedDirectories: MappedDirectory[];
+  MappedPipes: MappedPipe[];
+}
+
+/** Where the container sees a non-pipe, non-disk mount's files. */
+async function hostPathOf(host: Host, uvm: UvmState | undefined, m: ValidatedMount): Promise<string | undefined> {
+  if (uvm === undefined) {
+    // Process isolation: HCS maps the final host path — of every non-pipe mount, disks
+    // and sandbox:// sources included, which therefore fail here (§8 step 3, V5/V8).
+    try {
+      return await host.resolvePath(m.source);
+    } catch (err) {
+      throw wrap(err, `failed to resolve path for mount source ${goQuote(m.source)}`, { op: 'mounts.resolve', resource: m.source });
+    }
+  }
+  switch (m.classification.kind) {
+    case 'scsi':
+      return undefined; // already in the disk list, appended last
+    case 'sandbox':
+      return m.classification.sandboxPath;
+    default:
+      // The share must still exist; the error is returned raw (§8 step 6).
+      return uvm.vsmbUvmPath(m.source, m.readOnly);
+  }
+}
+
+/**
+ * MappedDirectories and MappedPipes, spec order: a `\\.\pipe\` source is a pipe
+ * whatever its type (checked first, §8 step 1); the disk mounts hot-added by
+ * setupMounts (`disks`) come after every other directory (§8, checklist 10).
+ */
+export async function createMountsConfig(
+  host: Host,
+  uvm: UvmState | undefined,
+  mounts: readonly ValidatedMount[],
+  disks: readonly MappedDirectory[],
+): Promise<MountsConfig> {
+  const directories: MappedDirectory[] = [];
+  const pipes: MappedPipe[] = [];
+  for (const m of mounts) {
+    if (isPipe(m.source)) {
+      pipes.push(mappedPipe(containerPipeMapping(m, uvm !== undefined)));
+      continue;
+    }
+    const hostPath = await hostPathOf(host, uvm, m);
+    if (hostPath !== undefined) directories.push(mappedDirectory({ hostPath, containerPath: m.destination, readOnly: m.readOnly }));
+  }
+  return { MappedDirectories: [...directories, ...disks], MappedPipes: pipes };
+}

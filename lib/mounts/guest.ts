@@ -1,0 +1,42 @@
+// How hcsshim reports the processes it runs in the utility VM (cmd.ExecInUvm):
+// the exit error, and Go's `%q` of their captured output.
+
+import { GuestError } from '../errors';
+
+/** cmd.ExitError for a non-zero exit code (cmd.go:84-91). */
+export function exitError(exitCode: number): GuestError {
+  return new GuestError(`process exited with exit code ${exitCode}`, { exitCode });
+}
+
+const SHORT: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+/**
+ * Go's `%q` of a string (strconv.Quote), as hcsshim prints guest stderr (mounts.md §2
+ * error table): `\"` and `\\`, the C escapes \a \b \f \n \r \t \v, `\xNN` for
+ * other control bytes, printable Unicode kept.
+ */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const short = SHORT[ch];
+    if (short !== undefined) {
+      out += short;
+      continue;
+    }
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (cp >= 0x80 && cp < 0xa0) out += '\\u' + cp.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
