@@ -12,3 +12,4 @@ export type * from './spec/types';
 export * from './spec/validate';
 export * from './uvm';
 export * from './resources';
+export { NativeHost } from './host/native';

@@ -1,0 +1,73 @@
+// computestorage.dll: writable-layer setup, the layer storage filter, and the
+// calls that work on a virtdisk handle (format, mount path, base OS layer).
+// All synchronous in the API; each runs on its own thread.
+#include "win/async.h"
+#include "win/handles.h"
+#include "win/surface.h"
+
+namespace wcow::win {
+
+namespace {
+
+Outcome Checked(const char* api, HRESULT hr) { return FAILED(hr) ? Outcome::Fail(HcsFailure(api, hr)) : Outcome::Ok(); }
+
+std::wstring OptionalUtf16Arg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  return index < info.Length() && !info[index].IsUndefined() ? Utf16Arg(info, index, what) : std::wstring();
+}
+
+// computestorage takes NULL, not "", for an absent options document.
+PCWSTR OrNull(const std::wstring& s) { return s.empty() ? nullptr : s.c_str(); }
+
+}  // namespace
+
+Napi::Value JsInitializeWritableLayer(const Napi::CallbackInfo& info) {
+  std::wstring path = Utf16Arg(info, 0, "writableLayerPath");
+  std::wstring layer_data = Utf16Arg(info, 1, "layerData");
+  std::wstring options = OptionalUtf16Arg(info, 2, "options");
+  return Run(info.Env(), Dll::kComputeStorage, "HcsInitializeWritableLayer", [path, layer_data, options] {
+    return Checked("HcsInitializeWritableLayer", HcsInitializeWritableLayer(path.c_str(), layer_data.c_str(), OrNull(options)));
+  });
+}
+
+Napi::Value JsAttachLayerStorageFilter(const Napi::CallbackInfo& info) {
+  std::wstring path = Utf16Arg(info, 0, "layerPath");
+  std::wstring layer_data = Utf16Arg(info, 1, "layerData");
+  return Run(info.Env(), Dll::kComputeStorage, "HcsAttachLayerStorageFilter", [path, layer_data] {
+    return Checked("HcsAttachLayerStorageFilter", HcsAttachLayerStorageFilter(path.c_str(), layer_data.c_str()));
+  });
+}
+
+Napi::Value JsDetachLayerStorageFilter(const Napi::CallbackInfo& info) {
+  std::wstring path = Utf16Arg(info, 0, "layerPath");
+  return Run(info.Env(), Dll::kComputeStorage, "HcsDetachLayerStorageFilter", [path] {
+    return Checked("HcsDetachLayerStorageFilter", HcsDetachLayerStorageFilter(path.c_str()));
+  });
+}
+
+Napi::Value JsFormatWritableLayerVhd(const Napi::CallbackInfo& info) {
+  auto disk = DiskArg(info, 0);
+  return Run(info.Env(), Dll::kComputeStorage, "HcsFormatWritableLayerVhd", [disk] {
+    return Checked("HcsFormatWritableLayerVhd", HcsFormatWritableLayerVhd(disk->handle));
+  });
+}
+
+Napi::Value JsGetLayerVhdMountPath(const Napi::CallbackInfo& info) {
+  auto disk = DiskArg(info, 0);
+  return Run(info.Env(), Dll::kComputeStorage, "HcsGetLayerVhdMountPath", [disk] {
+    HcsString mount_path;
+    HRESULT hr = HcsGetLayerVhdMountPath(disk->handle, mount_path.Out());
+    if (FAILED(hr)) return Outcome::Fail(HcsFailure("HcsGetLayerVhdMountPath", hr));
+    return Outcome::String(mount_path.Utf8());
+  });
+}
+
+Napi::Value JsSetupBaseOsLayer(const Napi::CallbackInfo& info) {
+  std::wstring path = Utf16Arg(info, 0, "layerPath");
+  auto disk = DiskArg(info, 1);
+  std::wstring options = Utf16Arg(info, 2, "options");
+  return Run(info.Env(), Dll::kComputeStorage, "HcsSetupBaseOSLayer", [path, disk, options] {
+    return Checked("HcsSetupBaseOSLayer", HcsSetupBaseOSLayer(path.c_str(), disk->handle, options.c_str()));
+  });
+}
+
+}  // namespace wcow::win
