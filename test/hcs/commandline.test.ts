@@ -1,0 +1,55 @@
+// golang.org/x/sys/windows EscapeArg and hcsshim's CommandLine (mounts.md §3.2;
+// layers §5.2, §6.2).
+
+import assert from 'node:assert/strict';
+import { escapeArg, makeCommandLine } from '../../lib/hcs/commandline';
+import { PNPUTIL_PATH, VSMB_SHARE_PREFIX } from '../../lib/hcs/constants';
+
+describe('EscapeArg', () => {
+  const cases: [string, string][] = [
+    ['', '""'],
+    ['abc', 'abc'],
+    [String.raw`C:\SandboxMounts\a\b`, String.raw`C:\SandboxMounts\a\b`],
+    ['&', '&'],
+    ['a b', '"a b"'],
+    ['a\tb', '"a\tb"'],
+    ['C:\\my dir\\', String.raw`"C:\my dir\\"`],
+    ['C:\\my dir\\\\', String.raw`"C:\my dir\\\\"`],
+    ['a"b', String.raw`a\"b`],
+    [String.raw`a\"b`, String.raw`a\\\"b`],
+    [String.raw`a\\"b c`, String.raw`"a\\\\\"b c"`],
+    [String.raw`a\b`, String.raw`a\b`],
+    ['"', String.raw`\"`],
+  ];
+  for (const [arg, want] of cases) {
+    it(`${JSON.stringify(arg)} -> ${JSON.stringify(want)}`, () => assert.equal(escapeArg(arg), want));
+  }
+});
+
+describe('makeCommandLine', () => {
+  it('mounts §3.2 the sandbox mkdir: & stays a bare cmd.exe separator', () => {
+    const p = String.raw`C:\SandboxMounts\a\b`;
+    assert.equal(makeCommandLine(['cmd', '/c', 'mkdir', p, '&', 'dir', p]), String.raw`cmd /c mkdir C:\SandboxMounts\a\b & dir C:\SandboxMounts\a\b`);
+  });
+
+  it('mounts §3.2 a path with a space is quoted', () => {
+    const p = String.raw`C:\SandboxMounts\my dir`;
+    assert.equal(makeCommandLine(['cmd', '/c', 'mkdir', p, '&', 'dir', p]), String.raw`cmd /c mkdir "C:\SandboxMounts\my dir" & dir "C:\SandboxMounts\my dir"`);
+  });
+
+  it('layers §6.2 the pnputil driver install keeps the forward slash before *.inf', () => {
+    const uvmPath = VSMB_SHARE_PREFIX + 's4';
+    assert.equal(
+      makeCommandLine(['cmd', '/c', PNPUTIL_PATH, '/add-driver', `${uvmPath}/*.inf`, '/subdirs', '/install']),
+      String.raw`cmd /c C:\Windows\System32\pnputil.exe /add-driver \\?\VMSMB\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}\s4/*.inf /subdirs /install`,
+    );
+  });
+
+  it('layers §5.2 the device-util query', () => {
+    const tool = VSMB_SHARE_PREFIX + String.raw`s3\device-util.exe`;
+    assert.equal(
+      makeCommandLine([tool, 'children', String.raw`--parentID=VMBUS\{44c4f61d-4444-4400-9d52-802e27ede19f}\{3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e}`, '--property=location']),
+      String.raw`\\?\VMSMB\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}\s3\device-util.exe children --parentID=VMBUS\{44c4f61d-4444-4400-9d52-802e27ede19f}\{3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e} --property=location`,
+    );
+  });
+});
