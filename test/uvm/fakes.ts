@@ -13,6 +13,7 @@ import type {
   WcowMappedVirtualDisk,
 } from '../../lib/hcs/schema';
 import type { ExecResult, Host, HostCall, HostStat, UtilityVm } from '../../lib/host/types';
+import * as winpath from '../../lib/host/winpath';
 
 export interface Fault {
   api: 'HcsModifyComputeSystem' | 'GuestRequest' | 'GrantVmAccess' | 'Exec';
@@ -151,7 +152,8 @@ export class FakeHost implements Host {
   }
 
   async stat(path: string): Promise<HostStat | undefined> {
-    const kind = this.files.get(path);
+    // Windows resolves `C:\data\rw\` and `C:/data/rw` to the same directory.
+    const kind = this.files.get(winpath.clean(path));
     return kind === undefined ? undefined : { isDirectory: kind === 'dir', isFile: kind === 'file', size: 0 };
   }
 
