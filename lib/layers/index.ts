@@ -10,7 +10,7 @@ import { layerDescriptors } from './descriptors';
 import { mountHostLayers } from './host';
 import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
-export { ensureScratch, SANDBOX_VHDX } from './scratch';
+export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
 export { layerDescriptors } from './descriptors';
 export { releaseEach, rollbackOnFailure, withRollbackErrors } from './release';
 

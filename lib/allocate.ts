@@ -1,0 +1,364 @@
+// hcsshim v0.11.4 allocateWindowsResources, end to end (reference
+// layers-scratch-ccg-devices.md §1, mounts.md §1-§8), with the caller's part that
+// decides what it needs (CreateContainer: schema version, container root in the UVM,
+// rollback on failure) and the document builder's part that reads its results
+// (createMountsConfig, Storage, AssignedDevices).
+//
+// Order (layers §1.2): validate → scratch → layers → mounts → CCG → devices →
+// drivers → container document. Differences from hcsshim are the DESIGN ones:
+// everything is validated before the first side effect (1), release and rollback
+// run to the end (2).
+
+import { randomUUID } from 'node:crypto';
+import { AbortedError, errorFor, ReleaseError, asWcowError, type WcowError } from './errors';
+import { DEVICE_UTIL_NAME, WCOW_ROOT_IN_UVM_FMT } from './hcs/constants';
+import { assignedDevice, ccgPropertyQuery, mappedPipeAdd, storage, type LayerSpec } from './hcs/documents';
+import type { ContainerCredentialGuardState, ContainerDocument, Device, MappedDirectory } from './hcs/schema';
+import type { Host, UtilityVm } from './host/types';
+import { clean, join } from './host/winpath';
+import { setupCredentialGuard } from './credentials';
+import { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
+import { ensureScratch, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
+import { createMountsConfig, type MountsConfig } from './mounts/config';
+import { setupMounts } from './mounts/setup';
+import { Resources } from './resources';
+import type { OciSpec, OciWindowsDevice } from './spec/types';
+import { validateSpec, type ValidatedSpec } from './spec/validate';
+import { traceStep, withTraceContext } from './trace';
+import { uvmState, type UvmState } from './uvm';
+
+export interface SchemaVersionRequest {
+  major: number;
+  minor: number;
+}
+
+export interface AllocateOptions {
+  /** The container id (CCG instance id). Empty: a random v4 GUID, as hcsshim does. */
+  id: string;
+  /** The OCI runtime spec; not modified (the result carries a copy). */
+  spec: OciSpec;
+  host: Host;
+  /** The utility VM of a hypervisor-isolated container; absent for process isolation. */
+  uvm?: UtilityVm;
+  /** Overrides `io.kubernetes.cri.container-type == sandbox` (the pod's pause container). */
+  isSandbox?: boolean;
+  /** Requested schema version (process isolation only; a UVM always means 2.1). */
+  schemaVersion?: SchemaVersionRequest;
+  /** Aborts between steps with ERR_ABORTED; what was acquired is released. */
+  signal?: AbortSignal;
+}
+
+export type PlanOptions = Omit<AllocateOptions, 'signal'>;
+
+export interface Allocation {
+  /** A deep copy of the spec: Root.Path set; Windows.Devices rewritten for hypervisor isolation. */
+  spec: OciSpec;
+  /** `C:\c\<hex>` for hypervisor isolation. */
+  containerRootInUvm: string | undefined;
+  /** Disk mounts to append to the container document (hcsshim's windowsAdditionalMounts). */
+  mappedDirectories: MappedDirectory[];
+  /** The CCG instance state (`Container.ContainerCredentialGuard`), when one was created. */
+  credentialGuard: ContainerCredentialGuardState | undefined;
+  /** Everything acquired; `release({ all: true })` undoes it. */
+  resources: Resources;
+  /** The v2 Container fields hcsdoc_wcow builds from these results, hcsshim key order, omit-empty. */
+  containerDocument(): ContainerDocument;
+}
+
+/** hcsshim osversion builds (Appendix A). */
+const BUILD_RS5 = 17763;
+const BUILD_LTSC2022 = 20348;
+
+/**
+ * coi.actualSchemaVersion (create.go:108-113; schemaversion.go:31-101): a UVM means
+ * 2.1; otherwise 1.0, or 2.1 from RS5 on, replaced by a requested version only when
+ * the host supports it (hcsshim logs "Ignoring unsupported requested schema version").
+ */
+export function determineSchemaVersion(build: number, uvm: boolean, requested?: SchemaVersionRequest): SchemaVersionRequest {
+  if (uvm) return { major: 2, minor: 1 };
+  const fallback = build >= BUILD_RS5 ? { major: 2, minor: 1 } : { major: 1, minor: 0 };
+  if (requested === undefined) return fallback;
+  const { major, minor } = requested;
+  const supported =
+    (major === 1 && minor === 0) || (major === 2 && minor === 1 && build >= BUILD_RS5) || (major === 2 && minor === 5 && build >= BUILD_LTSC2022);
+  return supported ? { major, minor } : fallback;
+}
+
+function isV21(v: SchemaVersionRequest): boolean {
+  return v.major === 2 && v.minor === 1;
+}
+
+/** `C:\c/<hex>` as CreateContainer formats it, cleaned as the layer code does (layers §3.3.2). */
+function containerRootInUvm(state: UvmState): string {
+  return clean(WCOW_ROOT_IN_UVM_FMT.replace('%s', state.containerCounter().toString(16)));
+}
+
+/**
+ * A step of the allocation: traced, abortable before it starts, and its errors carry
+ * the step's op — the finer ops a step reports itself (`ccg.query` inside `ccg.add`'s
+ * step) are kept.
+ */
+async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  if (signal?.aborted) throw new AbortedError(undefined, { op: ops[0], cause: signal.reason });
+  try {
+    return await traceStep(ops[0], 'step', fn);
+  } catch (err) {
+    const e = asWcowError(err);
+    if (e.op !== undefined && ops.includes(e.op)) throw e;
+    throw errorFor(e.code, e.message, { ...e.details(), op: ops[0], cause: e });
+  }
+}
+
+interface Context {
+  id: string;
+  host: Host;
+  state: UvmState | undefined;
+  validated: ValidatedSpec;
+  schemaVersion: SchemaVersionRequest;
+  isSandbox: boolean;
+}
+
+function prepare(o: PlanOptions): Context {
+  const state = o.uvm === undefined ? undefined : uvmState(o.host, o.uvm);
+  const schemaVersion = determineSchemaVersion(o.host.build, state !== undefined, o.schemaVersion);
+  const validated = validateSpec(o.spec, {
+    hypervisorIsolated: state !== undefined,
+    schemaVersion,
+    ...(o.isSandbox !== undefined && { isSandbox: o.isSandbox }),
+  });
+  return { id: o.id === '' ? randomUUID() : o.id, host: o.host, state, validated, schemaVersion, isSandbox: validated.isSandbox };
+}
+
+/** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
+async function preflight(c: Context): Promise<MountsConfig | undefined> {
+  if (c.state !== undefined) {
+    // addSpecGuestDrivers stats every directory before sharing any (layers §6.1).
+    await checkDriverDirectories(c.state, c.validated.driverDirectories);
+    return undefined;
+  }
+  // Process isolation: createMountsConfig resolves every mount source on the host, in
+  // hcsshim after all allocations (a failure there rolls them back, mounts §8 step 3,
+  // V5/V8). Nothing is hot-added for these mounts, so the answer is the same now.
+  return createMountsConfig(c.host, undefined, c.validated.mounts, []);
+}
+
+/** validate: errors read as lib/spec words them, with op `validate`. */
+function validate(o: PlanOptions): Context {
+  try {
+    return prepare(o);
+  } catch (err) {
+    const e = asWcowError(err);
+    throw errorFor(e.code, e.message, { ...e.details(), op: 'validate', cause: e });
+  }
+}
+
+/**
+ * allocateWindowsResources. On failure everything acquired so far is released
+ * (`release({ all: true })`, as CreateContainer's deferred ReleaseResources does) and
+ * the step's error is thrown — with the rollback's failures appended when it failed too.
+ */
+export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
+  return withTraceContext({ containerId: o.id }, async () => {
+    const signal = o.signal;
+    if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
+    const c = await traceStep('validate', 'step', async () => validate(o));
+    const { host, state, validated } = c;
+    const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
+
+    const resources = new Resources(c.id);
+    const spec = structuredClone(validated.spec);
+    try {
+      const rootInUvm = state === undefined ? undefined : containerRootInUvm(state);
+      if (rootInUvm !== undefined) resources.containerRootInUvm = rootInUvm;
+
+      await step(['scratch.create'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+
+      // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.
+      spec.root = { ...spec.root, path: validated.rootPath };
+      if (validated.mountLayers) {
+        const mounted = await step(['layers.mount'], signal, () => mountLayers(host, state, validated.scratchFolder, validated.parentLayers, rootInUvm));
+        spec.root.path = mounted.rootPath;
+        // Pod sandbox in a UVM: its layers belong to the UVM, not to the container
+        // (layers §1.2 step 6): never in `resources`, so neither release nor a rollback
+        // removes them; they go with the UVM (lib/layers/README.md).
+        if (!(c.isSandbox && state !== undefined)) resources.setLayers(mounted.closer);
+      }
+
+      let disks: MappedDirectory[] = [];
+      if (state !== undefined) {
+        disks = await step(['mounts', 'mounts.scsi', 'mounts.vsmb', 'mounts.pipe', 'mounts.sandbox'], signal, () =>
+          setupMounts(state, validated.mounts, resources),
+        );
+      }
+
+      // Only a JSON string counts, and only schema 2.1 sets up an instance; a v1
+      // document carries the spec itself (layers §1.2 step 8, §4.5).
+      let credentialGuard: ContainerCredentialGuardState | undefined;
+      const credentialSpec = validated.credentialSpec;
+      if (credentialSpec !== undefined && isV21(c.schemaVersion)) {
+        credentialGuard = await step(['ccg.add', 'ccg.query', 'hvsocket.update'], signal, () =>
+          setupCredentialGuard(host, state, c.id, credentialSpec, resources),
+        );
+      }
+
+      // Process isolation: devices go to the document unchanged (layers §5.3).
+      let devices: readonly OciWindowsDevice[] = validated.devices;
+      if (state !== undefined) {
+        if (validated.devices.length > 0) {
+          const assigned = await step(['devices.assign'], signal, () => assignDevices(host, state, validated.devices));
+          resources.add(...assigned.closers);
+          devices = assigned.devices;
+          spec.windows = { ...spec.windows, devices: assigned.devices };
+        }
+        const drivers = await step(['drivers.install'], signal, () => installGuestDrivers(state, validated.driverDirectories));
+        resources.add(...drivers);
+      }
+
+      // What hcsdoc_wcow reads back after allocation (layers §7.2, mounts §8).
+      const document = await step(['document', 'mounts.resolve'], signal, async () => ({
+        layers: await storageLayers(host, state, validated.parentLayers),
+        mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
+      }));
+      const rootPath = spec.root.path;
+      return {
+        spec,
+        containerRootInUvm: rootInUvm,
+        mappedDirectories: disks,
+        credentialGuard,
+        resources,
+        containerDocument: () => buildContainerDocument(state === undefined, document.layers, rootPath, document.mounts, credentialGuard, devices),
+      };
+    } catch (err) {
+      throw await rollback(err, resources);
+    }
+  });
+}
+
+/** CreateContainer's deferred ReleaseResources(all=true) after a failed step. */
+async function rollback(err: unknown, resources: Resources): Promise<WcowError> {
+  try {
+    await traceStep('rollback', 'step', () => resources.release({ all: true }));
+    return asWcowError(err);
+  } catch (releaseErr) {
+    return withRollbackErrors(err, releaseErr instanceof ReleaseError ? releaseErr.errors : [asWcowError(releaseErr)]);
+  }
+}
+
+/**
+ * The v2 Container fields (schema2.Container order: Storage, MappedDirectories,
+ * MappedPipes, ContainerCredentialGuard, AssignedDevices), empty ones left out.
+ * Argon's Storage.Path is the volume path with its trailing `\` (hcsdoc_wcow.go adds
+ * it when missing, layers §7.2).
+ */
+function buildContainerDocument(
+  processIsolated: boolean,
+  layers: readonly LayerSpec[],
+  rootPath: string,
+  mounts: MountsConfig,
+  credentialGuard: ContainerCredentialGuardState | undefined,
+  devices: readonly OciWindowsDevice[],
+): ContainerDocument {
+  const path = processIsolated && !rootPath.endsWith('\\') ? rootPath + '\\' : rootPath;
+  const doc: ContainerDocument = { Storage: storage(layers, path) };
+  if (mounts.MappedDirectories.length > 0) doc.MappedDirectories = mounts.MappedDirectories;
+  if (mounts.MappedPipes.length > 0) doc.MappedPipes = mounts.MappedPipes;
+  if (credentialGuard !== undefined) doc.ContainerCredentialGuard = credentialGuard;
+  const assigned: Device[] = devices.map((d) => assignedDevice(d.idType, d.id));
+  if (assigned.length > 0) doc.AssignedDevices = assigned;
+  return structuredClone(doc);
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+/**
+ * One call allocateWindowsResources would make. `document` is the exact JSON when it
+ * does not depend on the UVM's live state; share names, LUNs, VMBus GUIDs and CCG
+ * service ids are chosen at allocation time, so those calls name their `resource`
+ * instead. The AddInstance document is never shown: it carries the credential spec.
+ */
+export interface PlannedCall {
+  op: string;
+  api: string;
+  target?: string;
+  resource?: string;
+  document?: unknown;
+}
+
+export interface Plan {
+  id: string;
+  isolation: 'process' | 'hypervisor';
+  schemaVersion: SchemaVersionRequest;
+  calls: PlannedCall[];
+}
+
+/**
+ * Validate everything allocateWindowsResources would validate — the spec, the driver
+ * directories, process-isolated mount sources — and list the calls it would make, in
+ * order. Reads the host (Stat, ResolvePath, NameToGuid) but changes nothing.
+ */
+export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
+  const c = validate(o);
+  const { host, state, validated } = c;
+  await step(['preflight', 'drivers.install', 'mounts.resolve'], undefined, () => preflight(c));
+  const calls: PlannedCall[] = [];
+  const uvmId = state?.id;
+  const add = (op: string, api: string, target: string | undefined, extra: { resource?: string; document?: unknown } = {}): void => {
+    calls.push({ op, api, ...(target !== undefined && { target }), ...extra });
+  };
+
+  const scratch = validated.scratchFolder;
+  const todo = await scratchActions(host, scratch);
+  if (todo.mkdir) add('scratch.create', 'MkdirAll', scratch);
+  if (todo.createVhdx) add('scratch.create', 'CreateSandboxLayer', scratch);
+
+  if (validated.mountLayers && state === undefined) {
+    for (const api of ['ActivateLayer', 'PrepareLayer', 'GetLayerMountPath']) add('layers.mount', api, scratch);
+  } else if (validated.mountLayers) {
+    for (const p of validated.parentLayers) add('layers.mount', 'HcsModifyComputeSystem', uvmId, { resource: p });
+    const vhdx = join(scratch, SANDBOX_VHDX);
+    add('layers.mount', 'ResolvePath', vhdx);
+    add('layers.mount', 'GrantVmAccess', uvmId, { resource: vhdx });
+    add('layers.mount', 'HcsModifyComputeSystem', uvmId, { resource: vhdx });
+    add('layers.mount', 'GuestRequest', uvmId, { resource: vhdx });
+    add('layers.mount', 'GuestRequest', uvmId, { resource: 'CombinedLayers' });
+  }
+
+  if (state !== undefined) {
+    for (const m of validated.mounts) {
+      const cls = m.classification;
+      if (cls.kind === 'scsi') {
+        if (cls.attachmentType !== 'ExtensibleVirtualDisk') add('mounts.scsi', 'GrantVmAccess', uvmId, { resource: cls.hostPath });
+        add('mounts.scsi', 'HcsModifyComputeSystem', uvmId, { resource: cls.hostPath });
+        add('mounts.scsi', 'GuestRequest', uvmId, { resource: cls.hostPath });
+      } else if (cls.kind === 'sandbox') {
+        add('mounts.sandbox', 'Exec', uvmId, { resource: cls.sandboxPath });
+      } else if (cls.kind === 'pipe') {
+        add('mounts.pipe', 'HcsModifyComputeSystem', uvmId, { resource: m.source, document: mappedPipeAdd(m.source) });
+      } else {
+        add('mounts.vsmb', 'HcsModifyComputeSystem', uvmId, { resource: m.source });
+      }
+    }
+  }
+
+  if (validated.credentialSpec !== undefined && isV21(c.schemaVersion)) {
+    add('ccg.add', 'HcsModifyServiceSettings', undefined, { resource: c.id });
+    add('ccg.query', 'HcsGetServiceProperties', undefined, { document: ccgPropertyQuery() });
+    if (state !== undefined) add('hvsocket.update', 'HcsModifyComputeSystem', uvmId, { resource: c.id });
+  }
+
+  if (state !== undefined) {
+    if (validated.devices.length > 0) {
+      add('devices.assign', 'HcsModifyComputeSystem', uvmId, { resource: join(host.toolsDirectory, DEVICE_UTIL_NAME) });
+      for (const d of validated.devices) {
+        add('devices.assign', 'HcsModifyComputeSystem', uvmId, { resource: d.pciId ?? d.id });
+        add('devices.assign', 'Exec', uvmId, { resource: d.pciId ?? d.id });
+      }
+    }
+    for (const d of validated.driverDirectories) {
+      add('drivers.install', 'HcsModifyComputeSystem', uvmId, { resource: d });
+      add('drivers.install', 'Exec', uvmId, { resource: d });
+    }
+  }
+  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls };
+}
