@@ -1,0 +1,105 @@
+// Resources and ReleaseResources (mounts §7, layers §8.2; DESIGN difference 2).
+import assert from 'node:assert/strict';
+import { HcsError, ReleaseError } from '../../lib/errors';
+import { Resources, closer, type Closer } from '../../lib/resources';
+
+/** A closer that logs its release into `log` and fails while `failures` > 0. */
+function probe(log: string[], kind: string, name: string, failures = 0): Closer {
+  let left = failures;
+  return closer(kind, { kind, name }, async () => {
+    log.push(name);
+    if (left > 0) {
+      left--;
+      throw new HcsError(`${name} failed`);
+    }
+  });
+}
+
+describe('resources', () => {
+  it('releases in reverse add order, the layers last', async () => {
+    const log: string[] = [];
+    const r = new Resources('c1');
+    r.setLayers(probe(log, 'layers', 'layers'));
+    r.add(probe(log, 'vsmb', 'm1'), probe(log, 'pipe', 'm2'));
+    r.add(probe(log, 'ccg', 'ccg'), probe(log, 'vpci', 'dev'));
+    await r.release({ all: true });
+    assert.deepEqual(log, ['dev', 'ccg', 'm2', 'm1', 'layers']);
+    assert.deepEqual([r.closers.length, r.layers], [0, undefined]);
+  });
+
+  it('without `all` only CCG closers run (then the layers); the others stay for a later release', async () => {
+    const log: string[] = [];
+    const r = new Resources('c1');
+    r.setLayers(probe(log, 'layers', 'layers'));
+    r.add(probe(log, 'scsi', 'disk'), probe(log, 'ccg', 'ccg'), probe(log, 'vsmb', 'share'));
+    await r.release();
+    assert.deepEqual(log, ['ccg', 'layers']);
+    assert.deepEqual(r.closers.map((c) => c.kind), ['scsi', 'vsmb']);
+    await r.release({ all: true });
+    assert.deepEqual(log, ['ccg', 'layers', 'share', 'disk']);
+  });
+
+  it('DESIGN difference 2: a failed step does not stop the release — the layers are released too, every failure is reported', async () => {
+    // hcsshim's ReleaseResources returns `failed to release one or more container resources`
+    // right after the loop and never releases the layers; here `layers` must appear in the log.
+    const log: string[] = [];
+    const r = new Resources('c1');
+    r.setLayers(probe(log, 'layers', 'layers', 1));
+    r.add(probe(log, 'vsmb', 'm1', 1), probe(log, 'pipe', 'm2'), probe(log, 'scsi', 'm3', 1));
+    await assert.rejects(r.release({ all: true }), (err: unknown) => {
+      assert.ok(err instanceof ReleaseError);
+      assert.equal(err.code, 'ERR_RELEASE');
+      assert.ok(err.message.startsWith('failed to release one or more container resources'));
+      assert.deepEqual(err.errors.map((e) => e.message), ['m3 failed', 'm1 failed', 'layers failed']);
+      return true;
+    });
+    assert.deepEqual(log, ['m3', 'm2', 'm1', 'layers']);
+    assert.deepEqual(r.closers.map((c) => c.describe().name), ['m1', 'm3'], 'only the failed ones stay');
+    assert.equal(r.layers?.kind, 'layers');
+    await r.release({ all: true });
+    assert.deepEqual(log, ['m3', 'm2', 'm1', 'layers', 'm3', 'm1', 'layers'], 'the retry runs exactly the failed ones');
+    await r.release({ all: true });
+    assert.equal(log.length, 7, 'a release after a complete one does nothing');
+  });
+
+  it('toJSON is plain JSON: id, container root, closer records and the layers record', () => {
+    const r = new Resources('c1');
+    r.containerRootInUvm = 'C:\\c\\1';
+    r.add(closer('vsmb', { kind: 'vsmb', uvmId: 'pod1@vm', name: 's3', hostPath: 'C:\\data\\rw', readOnly: false }, async () => undefined));
+    r.setLayers(closer('layers', { kind: 'layers', uvmId: 'pod1@vm', shares: ['s1', 's2'], lun: 1 }, async () => undefined));
+    const json = r.toJSON();
+    assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+    assert.equal(
+      JSON.stringify(json),
+      '{"id":"c1","containerRootInUvm":"C:\\\\c\\\\1","closers":[{"kind":"vsmb","uvmId":"pod1@vm","name":"s3","hostPath":"C:\\\\data\\\\rw","readOnly":false}],"layers":{"kind":"layers","uvmId":"pod1@vm","shares":["s1","s2"],"lun":1}}',
+    );
+    assert.equal(JSON.stringify(new Resources('c2').toJSON()), '{"id":"c2","closers":[]}');
+  });
+
+  it('closer(): concurrent releases share one attempt; after success a no-op; after a failure a retry', async () => {
+    let calls = 0;
+    let fail = true;
+    const c = closer('driver', { kind: 'driver', dir: 'C:\\drivers' }, async () => {
+      calls++;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (fail) throw new Error('pnputil failed');
+    });
+    const results = await Promise.allSettled([c.release(), c.release()]);
+    assert.deepEqual(results.map((x) => x.status), ['rejected', 'rejected']);
+    assert.equal(calls, 1);
+    assert.equal(((results[0] as PromiseRejectedResult).reason as { code: string }).code, 'ERR_INTERNAL', 'surfaced as a WcowError');
+    fail = false;
+    await c.release();
+    await c.release();
+    assert.equal(calls, 2);
+  });
+
+  it('closer(): describe() is a copy of the record, fixed at creation', () => {
+    const record = { kind: 'ccg', id: 'c1', uvmId: 'pod1@vm' };
+    const c = closer('ccg', record, async () => undefined);
+    record.id = 'changed';
+    const d = c.describe();
+    d.id = 'changed too';
+    assert.deepEqual(c.describe(), { kind: 'ccg', id: 'c1', uvmId: 'pod1@vm' });
+  });
+});
