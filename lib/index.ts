@@ -23,3 +23,5 @@ export { createMountsConfig } from './mounts/config';
 export type { MountsConfig } from './mounts/config';
 export { setupCredentialGuard } from './credentials';
 export { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
+export { SimulatedHost, STATE_CHANGING_APIS } from './host/simulated';
+export type { SimulatedHostOptions, SimulatedCall, FaultSpec, FaultHandle, HostSnapshot, UvmSnapshot, ScsiSnapshot, LatencyOptions } from './host/simulated';

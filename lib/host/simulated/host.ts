@@ -1,0 +1,291 @@
+// SimulatedHost: an in-process model of HCS + vmcompute + the utility VMs and
+// their guests, enforcing the rules of the real services and recording every call
+// (DESIGN.md "Simulated host observables", "Rules the model enforces"). See
+// README.md in this folder for the rules and the decisions where the reference is
+// silent.
+
+import { promises as fsp } from 'node:fs';
+import * as nodePath from 'node:path';
+import { ERROR_FILE_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
+import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
+import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
+import type { Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
+import { join } from '../winpath';
+import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
+import { SimCore, type LatencyOptions } from './core';
+import { ERROR_PATH_NOT_FOUND_HR, HCS_E_SYSTEM_ALREADY_EXISTS, Rejection } from './failure';
+import { WindowsFs } from './fs';
+import { simulatedNameToGuid } from './guid';
+import { serviceModifyCommit, serviceProperties } from './service';
+import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
+import { addUnique, emptyState, type HostState, type UvmState } from './state';
+import { SimulatedUtilityVm } from './uvm';
+import {
+  DEFAULT_SANDBOX_SIZE,
+  SANDBOX_VHDX,
+  layerFolder,
+  planSandbox,
+  prepareActivate,
+  prepareDeactivate,
+  prepareMountPath,
+  preparePrepare,
+  prepareUnprepare,
+} from './vmcompute';
+
+export interface SimulatedHostOptions {
+  /** The real directory holding the simulated drives: `C:\x` is `<root>/C/x`. */
+  root: string;
+  /** Reserved for persistence across processes (a later issue); unused today. */
+  stateDir?: string;
+  latency?: LatencyOptions;
+  /** Windows build the host reports; default 20348 (LTSC 2022). */
+  build?: number;
+  /** Where the runtime binary (and device-util.exe) lives; default `C:\ContainerPlat`. */
+  toolsDirectory?: string;
+}
+
+/** Folder of the UVMs' own scratch disks (not created on disk: the UVM is simulated). */
+const UVM_SCRATCH_ROOT = 'C:\\ProgramData\\wcow-resources\\uvm';
+/** The UVM image's Files folder behind the `os` share (create_wcow.go:85-96). */
+const UVM_OS_FILES = 'C:\\ProgramData\\wcow-resources\\uvm-image\\UtilityVM\\Files';
+
+/** The state of a UVM as HcsCreateComputeSystem leaves it: scratch at LUN 0, the `os` share. */
+function freshUvm(options: UtilityVmOptions): UvmState {
+  const noDirectMap = options.fullyPhysicallyBacked === true || options.vsmbNoDirectMap === true;
+  return {
+    id: options.id,
+    noWritableFileShares: options.noWritableFileShares === true,
+    vsmbNoDirectMap: options.vsmbNoDirectMap === true,
+    fullyPhysicallyBacked: options.fullyPhysicallyBacked === true,
+    scsi: { '0': { type: 'VirtualDisk', path: join(UVM_SCRATCH_ROOT, options.id, SANDBOX_VHDX), readOnly: false } },
+    vsmbShares: {
+      os: {
+        name: 'os',
+        path: UVM_OS_FILES,
+        allowedFiles: [],
+        options: {
+          ReadOnly: true,
+          ShareRead: true,
+          CacheIo: true,
+          TakeBackupPrivilege: true,
+          ...(noDirectMap ? { NoDirectmap: true } : {}),
+          PseudoOplocks: true,
+        },
+      },
+    },
+    mappedPipes: [],
+    vpciDevices: {},
+    hvSocketServices: {},
+    guest: { mappedVirtualDisks: {}, combinedLayers: {}, directories: [], drivers: [] },
+  };
+}
+
+export class SimulatedHost implements Host {
+  readonly kind = 'simulated' as const;
+  readonly build: number;
+  readonly toolsDirectory: string;
+  readonly root: string;
+  private readonly core: SimCore;
+
+  constructor(options: SimulatedHostOptions) {
+    this.root = nodePath.resolve(options.root);
+    this.build = options.build ?? 20348;
+    this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
+    this.core = new SimCore(emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => undefined);
+  }
+
+  // ---- observables ----
+
+  /** Every call received, in order (documents deep-copied as sent). */
+  get calls(): readonly SimulatedCall[] {
+    return this.core.log.calls;
+  }
+
+  clearCalls(): void {
+    this.core.log.clear();
+  }
+
+  /** Make matching calls fail like the real service would; see FaultSpec. */
+  injectFault(spec: FaultSpec): FaultHandle {
+    return this.core.log.inject(spec);
+  }
+
+  /** The live state, deep-copied and JSON-stable. */
+  snapshot(): HostSnapshot {
+    return snapshotHost(this.core.state);
+  }
+
+  /** The state of a UVM right after HcsCreateComputeSystem: the baseline to compare a released UVM with. */
+  static baseline(options: UtilityVmOptions): UvmSnapshot {
+    return snapshotUvm(freshUvm(options));
+  }
+
+  /** The whole state as one plain object (what persistence writes). */
+  toJSON(): HostState {
+    return structuredClone(this.core.state);
+  }
+
+  // ---- host objects a test sets up ----
+
+  /** Make `\\.\PHYSICALDRIVE<n>` exist. */
+  addPhysicalDrive(n: number): void {
+    if (!this.core.state.physicalDrives.includes(n)) this.core.state.physicalDrives.push(n);
+  }
+
+  /** What device-util reports as the location paths of a device instance (default: one derived path per function). */
+  setDeviceLocationPaths(deviceInstancePath: string, locationPaths: readonly string[]): void {
+    this.core.state.deviceLocations[deviceInstancePath] = [...locationPaths];
+  }
+
+  // ---- compute systems ----
+
+  async createUtilityVm(options: UtilityVmOptions): Promise<UtilityVm> {
+    const { id } = options;
+    await this.core.invoke('HcsCreateComputeSystem', id, { args: { ...options } }, async () => () => {
+      if (this.core.state.uvms[id] !== undefined) {
+        throw new Rejection(HCS_E_SYSTEM_ALREADY_EXISTS, `a compute system with id ${id} already exists`);
+      }
+      this.core.state.uvms[id] = freshUvm(options);
+    });
+    return new SimulatedUtilityVm(this.core, id);
+  }
+
+  async openUtilityVm(id: string): Promise<UtilityVm> {
+    await this.core.invoke('HcsOpenComputeSystem', id, {}, async () => () => {
+      if (this.core.state.uvms[id] === undefined) throw new Rejection(HCS_E_SYSTEM_NOT_FOUND, `compute system ${id} does not exist`);
+    });
+    return new SimulatedUtilityVm(this.core, id);
+  }
+
+  // ---- file system ----
+
+  async stat(path: string): Promise<HostStat | undefined> {
+    const w = this.core.fs.parse(path);
+    if (w?.kind === 'physicalDrive') {
+      return this.core.state.physicalDrives.includes(w.number) ? { isDirectory: false, isFile: false, size: 0 } : undefined;
+    }
+    return (await this.core.fs.existing(path))?.stat;
+  }
+
+  /** os.MkdirAll: creates the missing folders (recorded in filesCreated); a file in the way fails. */
+  async mkdirAll(path: string): Promise<void> {
+    await this.core.invoke('MkdirAll', path, {}, async () => {
+      const w = this.core.fs.parse(path);
+      if (w?.kind !== 'file') throw new Rejection(E_INVALIDARG, 'The parameter is incorrect.');
+      const { real, spelled, found } = await this.core.fs.locate(w);
+      let blocker = nodePath.join(this.root, w.drive);
+      for (const part of spelled.slice(0, found)) {
+        blocker = nodePath.join(blocker, part);
+        if (!(await fsp.stat(blocker)).isDirectory()) throw new Rejection(ERROR_PATH_NOT_FOUND_HR, 'not a directory');
+      }
+      return async () => {
+        await fsp.mkdir(real, { recursive: true });
+        for (let i = found; i < spelled.length; i++) {
+          addUnique(this.core.state.filesCreated, `${w.drive}:\\${spelled.slice(0, i + 1).join('\\')}`);
+        }
+      };
+    });
+  }
+
+  /** go-winio fs.ResolvePath: the GUID volume path in on-disk spelling. */
+  async resolvePath(path: string): Promise<string> {
+    return this.core.invoke('ResolvePath', path, {}, async () => {
+      const w = this.core.fs.parse(path);
+      if (w?.kind === 'physicalDrive' && this.core.state.physicalDrives.includes(w.number)) return () => path;
+      const f = await this.core.fs.existing(path);
+      if (f === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, 'The system cannot find the file specified.');
+      return () => f.volumePath;
+    });
+  }
+
+  // ---- vmcompute ----
+
+  async nameToGuid(name: string): Promise<string> {
+    return this.core.invoke('NameToGuid', name, {}, async () => () => simulatedNameToGuid(name));
+  }
+
+  async createSandboxLayer(path: string, parents: readonly LayerDescriptor[]): Promise<void> {
+    await this.core.invoke('CreateSandboxLayer', path, { args: { parents: [...parents] } }, async () => {
+      const plan = await planSandbox(this.core.fs, path, parents);
+      return async () => {
+        if (plan.parent === undefined) {
+          await createVhdx(plan.target.real, { sizeBytes: DEFAULT_SANDBOX_SIZE });
+        } else {
+          await createDifferencingVhdx(plan.target.real, {
+            parentPath: plan.parent.real,
+            relativePath: nodePath.win32.relative(plan.folder.win, plan.parent.win),
+            absoluteWin32Path: plan.parent.win,
+          });
+        }
+        addUnique(this.core.state.filesCreated, plan.target.win);
+      };
+    });
+  }
+
+  /** Grows `<path>\sandbox.vhdx` to `sizeBytes` (the VHDX engine rewrites it); shrinking fails. */
+  async expandSandboxSize(path: string, sizeBytes: bigint): Promise<void> {
+    await this.core.invoke('ExpandSandboxSize', path, { args: { sizeBytes } }, async () => {
+      const folder = await layerFolder(this.core.fs, path);
+      const vhdx = await this.core.fs.existing(join(folder.win, SANDBOX_VHDX));
+      if (vhdx === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' has no ${SANDBOX_VHDX}`);
+      const current = (await inspectVhdx(vhdx.real)).virtualSize;
+      if (sizeBytes < BigInt(current)) throw new Rejection(E_INVALIDARG, `cannot shrink '${path}' to ${sizeBytes} bytes`);
+      return () => expandVhdx(vhdx.real, Number(sizeBytes));
+    });
+  }
+
+  async activateLayer(path: string): Promise<void> {
+    await this.core.invoke('ActivateLayer', path, {}, () => prepareActivate(this.core.state, this.core.fs, path));
+  }
+
+  async deactivateLayer(path: string): Promise<void> {
+    await this.core.invoke('DeactivateLayer', path, {}, () => prepareDeactivate(this.core.state, this.core.fs, path));
+  }
+
+  async prepareLayer(path: string, parents: readonly LayerDescriptor[]): Promise<void> {
+    await this.core.invoke('PrepareLayer', path, { args: { parents: [...parents] } }, () =>
+      preparePrepare(this.core.state, this.core.fs, path, parents),
+    );
+  }
+
+  async unprepareLayer(path: string): Promise<void> {
+    await this.core.invoke('UnprepareLayer', path, {}, () => prepareUnprepare(this.core.state, this.core.fs, path));
+  }
+
+  async getLayerMountPath(path: string): Promise<string> {
+    return this.core.invoke('GetLayerMountPath', path, {}, () => prepareMountPath(this.core.state, this.core.fs, path));
+  }
+
+  /** Records the grant; the file (or physical drive) must exist (0x80070002 like vmcompute). */
+  async grantVmAccess(vmId: string, path: string): Promise<void> {
+    await this.core.invoke('GrantVmAccess', path, { args: { vmId } }, async () => {
+      const w = this.core.fs.parse(path);
+      let identity: string | undefined;
+      if (w?.kind === 'physicalDrive') {
+        if (this.core.state.physicalDrives.includes(w.number)) identity = `\\\\.\\PHYSICALDRIVE${w.number}`;
+      } else {
+        identity = (await this.core.fs.existing(path))?.real;
+      }
+      if (identity === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' was not found`);
+      const found = identity;
+      return () => {
+        const grants = this.core.state.grants;
+        if (!grants.some((g) => g.vmId === vmId && g.identity === found)) grants.push({ vmId, path, identity: found });
+      };
+    });
+  }
+
+  // ---- HCS service ----
+
+  async modifyServiceSettings(request: ServiceModificationRequest): Promise<void> {
+    await this.core.invoke('HcsModifyServiceSettings', undefined, { document: request }, async () =>
+      serviceModifyCommit(this.core.state, request),
+    );
+  }
+
+  async getServiceProperties(query: ServicePropertyQuery): Promise<ServiceProperties> {
+    return this.core.invoke('HcsGetServiceProperties', undefined, { document: query }, async () => () =>
+      serviceProperties(this.core.state, query),
+    );
+  }
+}
