@@ -4,9 +4,14 @@
       "target_name": "wcow_resources",
       "sources": [
         "native/addon.cc",
+        "native/vhdx/binding.cc",
         "native/vhdx/crc32c.cc",
-        "native/vhdx/vhdx.cc",
-        "native/vhdx/binding.cc"
+        "native/vhdx/create.cc",
+        "native/vhdx/format.cc",
+        "native/vhdx/image.cc",
+        "native/vhdx/platform.cc",
+        "native/vhdx/structures.cc",
+        "native/vhdx/text.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

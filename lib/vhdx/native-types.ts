@@ -1,3 +1,14 @@
-// The VHDX engine's native surface (native/vhdx/binding.cc). Owned by the VHDX engine.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface NativeVhdx {}
+// The VHDX engine's native surface (native/vhdx/binding.cc). Each function
+// validates its arguments and rejects with an Error carrying `code` (and
+// `errno`, `resource`) on failure; lib/vhdx/index.ts is its only caller.
+import type { CreateDifferencingVhdxOptions, CreateVhdxOptions, VhdxInfo } from './types';
+
+export interface NativeVhdx {
+  vhdxCreate(path: string, options: CreateVhdxOptions): Promise<void>;
+  /** `options` with the locator defaults already applied (index.ts). */
+  vhdxCreateDifferencing(path: string, options: CreateDifferencingVhdxOptions): Promise<void>;
+  vhdxInspect(path: string): Promise<VhdxInfo>;
+  vhdxExpand(path: string, newSizeBytes: number): Promise<void>;
+  vhdxRead(path: string, offset: number, length: number): Promise<Buffer>;
+  vhdxWrite(path: string, offset: number, data: Uint8Array): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// The VHDX engine's TypeScript facade: every call runs on a native worker
+// thread (the event loop never blocks) and fails with a WcowError
+// (ERR_VHDX_EXISTS, ERR_VHDX_CORRUPT, ERR_INVALID_ARGUMENT, ERR_IO + errno).
+// Calls on the same file are serialized within this process: two writers
+// appending blocks to one file at once would allocate the same space.
+import * as path from 'node:path';
+import { callNative, native } from '../native';
+import type { CreateDifferencingVhdxOptions, CreateVhdxOptions, VhdxInfo } from './types';
+
+export type * from './types';
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after every earlier call on the same file has settled. */
+function exclusive<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const key = path.resolve(file);
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+/** A dynamic VHDX (hcsshim's `CreateSandboxLayer` scratch disk shape by default: 1 MiB blocks). */
+export function createVhdx(file: string, options: CreateVhdxOptions): Promise<void> {
+  return exclusive(file, () => callNative('vhdx.create', () => native().vhdxCreate(file, options), file));
+}
+
+/**
+ * A differencing VHDX over `options.parentPath`, which this process opens; the
+ * parent locator records `relativePath` / `absoluteWin32Path` / `volumePath`,
+ * which a caller simulating Windows may set to Windows paths.
+ */
+export function createDifferencingVhdx(file: string, options: CreateDifferencingVhdxOptions): Promise<void> {
+  const resolved: CreateDifferencingVhdxOptions = { ...options };
+  if (typeof options.parentPath === 'string' && options.parentPath !== '') {
+    resolved.relativePath ??= defaultRelativePath(file, options.parentPath);
+    if (process.platform === 'win32') resolved.absoluteWin32Path ??= path.resolve(options.parentPath);
+  }
+  return exclusive(file, () =>
+    callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, resolved), file),
+  );
+}
+
+/** The parent relative to the child's directory, as Windows records it (`.\parent.vhdx`, `..\base\parent.vhdx`). */
+function defaultRelativePath(child: string, parent: string): string {
+  const relative = path.relative(path.dirname(path.resolve(child)), path.resolve(parent)).split(path.sep).join('\\');
+  return relative.startsWith('..') ? relative : `.\\${relative}`;
+}
+
+/** Validates the whole file (CRCs, regions, metadata, every BAT entry) and describes it. */
+export function inspectVhdx(file: string): Promise<VhdxInfo> {
+  return exclusive(file, () => callNative('vhdx.inspect', () => native().vhdxInspect(file), file));
+}
+
+/** Grows a dynamic VHDX to `newSizeBytes` (hcsshim `ExpandSandboxSize`), keeping its data. */
+export function expandVhdx(file: string, newSizeBytes: number): Promise<void> {
+  return exclusive(file, () => callNative('vhdx.expand', () => native().vhdxExpand(file, newSizeBytes), file));
+}
+
+/** `length` bytes of the virtual disk at `offset` (through the parent chain for a differencing disk). */
+export function readVhdx(file: string, offset: number, length: number): Promise<Buffer> {
+  return exclusive(file, () => callNative('vhdx.read', () => native().vhdxRead(file, offset, length), file));
+}
+
+/** Writes `data` to the virtual disk at `offset`, allocating blocks as needed; flushed when it resolves. */
+export function writeVhdx(file: string, offset: number, data: Uint8Array): Promise<void> {
+  return exclusive(file, () => callNative('vhdx.write', () => native().vhdxWrite(file, offset, data), file));
+}
