@@ -13,6 +13,7 @@ export * from './spec/validate';
 export * from './uvm';
 export * from './resources';
 export { NativeHost } from './host/native';
+export * from './vhdx/index';
 export { allocateWindowsResources, planWindowsResources, determineSchemaVersion } from './allocate';
 export type { AllocateOptions, Allocation, Plan, PlanOptions, PlannedCall, SchemaVersionRequest } from './allocate';
 export { createHost, defaultSimulatedRoot } from './host/index';
