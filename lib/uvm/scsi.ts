@@ -6,8 +6,9 @@ import { ScsiNoSlotError, wrap } from '../errors';
 import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../hcs/constants';
 import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../hcs/documents';
 import type { AttachmentType } from '../hcs/schema';
-import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
+import type { ResourceRecord } from '../resources/closer';
 import type { UvmBackend } from './backend';
+import { RefHandle } from './handle';
 
 export interface ScsiAddOptions {
   /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
@@ -200,37 +201,34 @@ export class ScsiManager {
 }
 
 /** What one add returned (hcsshim's *SCSIMount, one per caller here so release is once-only). */
-export class ScsiMount implements Closer {
+export class ScsiMount extends RefHandle<ScsiAttachment> {
   readonly kind = 'scsi';
   readonly #manager: ScsiManager;
-  readonly #attachment: ScsiAttachment;
-  readonly #guard = new ReleaseGuard();
-  #counted = true;
 
   constructor(manager: ScsiManager, attachment: ScsiAttachment) {
+    super(attachment);
     this.#manager = manager;
-    this.#attachment = attachment;
   }
 
   get hostPath(): string {
-    return this.#attachment.hostPath;
+    return this.entry.hostPath;
   }
   /** The first caller's guest path when the attachment was reused (mounts §4.4). */
   get uvmPath(): string {
-    return this.#attachment.uvmPath;
+    return this.entry.uvmPath;
   }
   get controller(): number {
-    return this.#attachment.controller;
+    return this.entry.controller;
   }
   get lun(): number {
-    return this.#attachment.lun;
+    return this.entry.lun;
   }
   get readOnly(): boolean {
-    return this.#attachment.readOnly;
+    return this.entry.readOnly;
   }
 
   describe(): ResourceRecord {
-    const a = this.#attachment;
+    const a = this.entry;
     return {
       kind: this.kind,
       uvmId: this.#manager.uvmId,
@@ -246,23 +244,17 @@ export class ScsiMount implements Closer {
 
   /**
    * SCSIMount.Release: refcount--, detach at 0; errors `failed to remove SCSI device: <e>`.
-   * A failed detach leaves this mount releasable: the next call retries the Remove without
-   * counting down again — unless another add reused the attachment meanwhile, which then
-   * owns it.
+   * A retry after a failed detach sends the Remove again — unless another add reused the
+   * attachment meanwhile (it then owns it) or another release detached it.
    */
-  release(): Promise<void> {
-    return this.#guard.run(async () => {
-      const a = this.#attachment;
-      if (this.#counted) {
-        a.refCount--;
-        this.#counted = false;
-      }
-      if (a.refCount > 0 || !this.#manager.attached(a)) return;
-      try {
-        await this.#manager.detach(a);
-      } catch (err) {
-        throw wrap(err, 'failed to remove SCSI device', { op: 'scsi.release' });
-      }
-    });
+  protected async releaseReference(countDown: () => boolean): Promise<void> {
+    const a = this.entry;
+    if (countDown()) a.refCount--;
+    if (a.refCount > 0 || !this.#manager.attached(a)) return;
+    try {
+      await this.#manager.detach(a);
+    } catch (err) {
+      throw wrap(err, 'failed to remove SCSI device', { op: 'scsi.release' });
+    }
   }
 }

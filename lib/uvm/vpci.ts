@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, wrap } from '../errors';
 import { VMBUS_CHANNEL_TYPE, VMBUS_ENUMERATOR } from '../hcs/constants';
 import { virtualPciAdd, virtualPciRemove } from '../hcs/documents';
-import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
+import type { ResourceRecord } from '../resources/closer';
 import type { UvmBackend } from './backend';
+import { RefHandle } from './handle';
 import { Lanes } from './lanes';
 
 /** One assignment (internal to lib/uvm). */
@@ -85,9 +86,12 @@ export class VpciManager {
     });
   }
 
-  /** The handle's retry after a failed Remove: no second count-down. */
-  retryRemove(entry: VpciEntry): Promise<void> {
-    return this.#lanes.run(this.#key(entry.pciId, entry.index), () => this.#removeAtZero(entry));
+  /** A handle's release: count down (once per handle, even across retries), Remove at 0. */
+  release(entry: VpciEntry, countDown: () => boolean): Promise<void> {
+    return this.#lanes.run(this.#key(entry.pciId, entry.index), async () => {
+      if (countDown()) entry.refCount--;
+      await this.#removeAtZero(entry);
+    });
   }
 
   refcounts(): VpciRefcount[] {
@@ -107,50 +111,40 @@ export class VpciManager {
 }
 
 /** What one AssignDevice returned (hcsshim's *VPCIDevice; one per caller so release is once-only). */
-export class VpciDevice implements Closer {
+export class VpciDevice extends RefHandle<VpciEntry> {
   readonly kind = 'vpci';
   readonly #manager: VpciManager;
-  readonly #entry: VpciEntry;
-  readonly #guard = new ReleaseGuard();
-  #counted = true;
 
   constructor(manager: VpciManager, entry: VpciEntry) {
+    super(entry);
     this.#manager = manager;
-    this.#entry = entry;
   }
 
   get pciId(): string {
-    return this.#entry.pciId;
+    return this.entry.pciId;
   }
   get index(): number {
-    return this.#entry.index;
+    return this.entry.index;
   }
   get vmBusGuid(): string {
-    return this.#entry.vmBusGuid;
+    return this.entry.vmBusGuid;
   }
   /** `VMBUS\{44c4f61d-4444-4400-9d52-802e27ede19f}\{<vmBusGuid>}` (GetAssignedDeviceVMBUSInstanceID). */
   get vmBusInstanceId(): string {
-    return `${VMBUS_ENUMERATOR}\\${VMBUS_CHANNEL_TYPE}\\{${this.#entry.vmBusGuid}}`;
+    return `${VMBUS_ENUMERATOR}\\${VMBUS_CHANNEL_TYPE}\\{${this.entry.vmBusGuid}}`;
   }
 
   describe(): ResourceRecord {
-    const e = this.#entry;
+    const e = this.entry;
     return { kind: this.kind, uvmId: this.#manager.uvmId, pciId: e.pciId, index: e.index, vmBusGuid: e.vmBusGuid };
   }
 
   /** VPCIDevice.Release: `failed to remove VPCI device: <e>`. */
-  release(): Promise<void> {
-    return this.#guard.run(async () => {
-      try {
-        if (this.#counted) {
-          this.#counted = false;
-          await this.#manager.remove(this.#entry.pciId, this.#entry.index);
-        } else {
-          await this.#manager.retryRemove(this.#entry);
-        }
-      } catch (err) {
-        throw wrap(err, 'failed to remove VPCI device', { op: 'vpci.release', resource: this.#entry.pciId });
-      }
-    });
+  protected async releaseReference(countDown: () => boolean): Promise<void> {
+    try {
+      await this.#manager.release(this.entry, countDown);
+    } catch (err) {
+      throw wrap(err, 'failed to remove VPCI device', { op: 'vpci.release', resource: this.entry.pciId });
+    }
   }
 }

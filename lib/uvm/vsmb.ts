@@ -9,8 +9,9 @@ import { vsmbShareAdd, vsmbShareRemove } from '../hcs/documents';
 import type { ModifySettingRequest, VirtualSmbShare, VirtualSmbShareOptions } from '../hcs/schema';
 import type { HostStat } from '../host/types';
 import * as winpath from '../host/winpath';
-import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
+import type { ResourceRecord } from '../resources/closer';
 import type { UvmBackend } from './backend';
+import { RefHandle } from './handle';
 import { Lanes } from './lanes';
 
 /** One share in the UVM, shared by every add with the same key (internal to lib/uvm). */
@@ -180,37 +181,34 @@ export class VsmbManager {
 }
 
 /** What one AddVSMB returned (hcsshim's *VSMBShare; one per caller here so release is once-only). */
-export class VsmbShare implements Closer {
+export class VsmbShare extends RefHandle<VsmbEntry> {
   readonly kind = 'vsmb';
   readonly #manager: VsmbManager;
-  readonly #entry: VsmbEntry;
-  readonly #guard = new ReleaseGuard();
-  #counted = true;
 
   constructor(manager: VsmbManager, entry: VsmbEntry) {
+    super(entry);
     this.#manager = manager;
-    this.#entry = entry;
   }
 
   get name(): string {
-    return this.#entry.name;
+    return this.entry.name;
   }
   /** The share's host directory (the parent directory for a single-file share). */
   get hostPath(): string {
-    return this.#entry.hostPath;
+    return this.entry.hostPath;
   }
   get guestPath(): string {
-    return this.#entry.guestPath;
+    return this.entry.guestPath;
   }
   get isDirShare(): boolean {
-    return this.#entry.isDirShare;
+    return this.entry.isDirShare;
   }
   get readOnly(): boolean {
-    return this.#entry.options.ReadOnly === true;
+    return this.entry.options.ReadOnly === true;
   }
 
   describe(): ResourceRecord {
-    const e = this.#entry;
+    const e = this.entry;
     return {
       kind: this.kind,
       uvmId: this.#manager.uvmId,
@@ -227,20 +225,14 @@ export class VsmbShare implements Closer {
    * DESIGN difference 3 (mounts §5.4): v0.11.4 releases a single-file share by its parent
    * directory, finds it in the directory map instead of the file map, and fails with
    * `<dir> is not present as a VSMB share in <uvm>, cannot remove` — or decrements an
-   * unrelated directory share of the same directory. The share handle here remembers its
-   * own map and key (hcsshim v0.12's isDirShare fix), so file shares are removed.
+   * unrelated directory share of the same directory. The handle here keeps its own entry
+   * (map and key, hcsshim v0.12's isDirShare fix), so file shares are removed.
    */
-  release(): Promise<void> {
-    return this.#guard.run(async () => {
-      try {
-        await this.#manager.remove(this.#entry, () => {
-          const first = this.#counted;
-          this.#counted = false;
-          return first;
-        });
-      } catch (err) {
-        throw wrap(err, 'failed to remove VSMB share', { op: 'vsmb.release' });
-      }
-    });
+  protected async releaseReference(countDown: () => boolean): Promise<void> {
+    try {
+      await this.#manager.remove(this.entry, countDown);
+    } catch (err) {
+      throw wrap(err, 'failed to remove VSMB share', { op: 'vsmb.release' });
+    }
   }
 }
