@@ -23,9 +23,13 @@ function outcome(input: unknown, ctx: ValidateContext): ReturnType<typeof valida
 }
 
 const junk = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.constant([]), fc.constant({}));
+/** Mostly well-typed, sometimes junk: deep enough to reach every check and still be accepted at times. */
+function mostly<T>(valid: fc.Arbitrary<T>): fc.Arbitrary<T | unknown> {
+  return fc.oneof({ arbitrary: valid, weight: 8 }, { arbitrary: junk, weight: 1 });
+}
 const pathLike = fc.oneof(
-  fc.constantFrom('C:\\layers\\l1', 'C:\\layers\\l2\\', 'C:\\scratch', 'D:\\', '', 'C:/x/'),
-  fc.string(),
+  { arbitrary: fc.constantFrom('C:\\layers\\l1', 'C:\\layers\\l2\\', 'C:\\scratch', 'D:\\', 'C:/x/'), weight: 8 },
+  { arbitrary: fc.string(), weight: 1 },
 );
 const source = fc.oneof(
   fc.constantFrom(
@@ -43,19 +47,18 @@ const source = fc.oneof(
   fc.string().map((s) => 'evd://' + s),
   fc.string(),
 );
-const mount = fc.oneof(
+const mount = mostly(
   fc.record(
     {
       destination: fc.oneof(fc.constantFrom('C:\\m', '', '\\\\.\\pipe\\bar'), fc.string()),
       source,
       type: fc.constantFrom('', 'physical-disk', 'virtual-disk', 'extensible-virtual-disk', 'bind', 'Virtual-Disk'),
-      options: fc.oneof(fc.constant(['ro']), fc.array(fc.string(), { maxLength: 3 }), junk),
+      options: mostly(fc.oneof(fc.constant(['ro']), fc.array(fc.string(), { maxLength: 3 }))),
     },
-    { requiredKeys: [] },
+    { requiredKeys: ['source', 'destination'] },
   ),
-  junk,
 );
-const annotations = fc.oneof(
+const annotations = mostly(
   fc.dictionary(
     fc.oneof(
       fc.constantFrom(
@@ -68,39 +71,34 @@ const annotations = fc.oneof(
       ),
       fc.string(),
     ),
-    fc.oneof(fc.constantFrom('true', 'TRUE', 'sandbox', 'container', 'p1', ''), fc.string(), junk),
+    mostly(fc.oneof(fc.constantFrom('true', 'TRUE', 'sandbox', 'container', 'p1', ''), fc.string())),
+    { maxKeys: 3 },
   ),
-  junk,
 );
-const device = fc.oneof(
-  fc.record(
-    {
-      id: fc.oneof(fc.constantFrom('PCIP\\A\\B', 'PCIP\\A\\B\\2', '5B45201D-F2F2-4F3B-85BB-30FF1F953599'), fc.string(), junk),
-      idType: fc.oneof(fc.constantFrom('vpci', 'vpci-instance-id', 'vpci-location-path', 'class', 'vpci-class-guid', 'gpu'), fc.string(), junk),
-    },
-    { requiredKeys: [] },
-  ),
-  junk,
+const device = mostly(
+  fc.record({
+    id: mostly(fc.oneof(fc.constantFrom('PCIP\\A\\B', 'PCIP\\A\\B\\2', '5B45201D-F2F2-4F3B-85BB-30FF1F953599'), fc.string())),
+    idType: mostly(fc.oneof(fc.constantFrom('vpci', 'vpci-instance-id', 'vpci-location-path', 'class', 'vpci-class-guid', 'gpu'), fc.string())),
+  }),
 );
 const specArb = fc.record(
   {
-    root: fc.oneof(fc.record({ path: fc.oneof(pathLike, junk), readonly: fc.oneof(fc.boolean(), junk) }, { requiredKeys: [] }), junk),
-    mounts: fc.oneof(fc.array(mount, { maxLength: 4 }), junk),
+    root: mostly(fc.record({ path: mostly(fc.oneof(fc.constant(''), pathLike)), readonly: mostly(fc.constant(false)) }, { requiredKeys: [] })),
+    mounts: mostly(fc.array(mount, { maxLength: 4 })),
     annotations,
-    windows: fc.oneof(
+    windows: mostly(
       fc.record(
         {
-          layerFolders: fc.oneof(fc.array(fc.oneof(pathLike, junk), { maxLength: 4 }), junk),
+          layerFolders: mostly(fc.array(mostly(pathLike), { minLength: 1, maxLength: 4 })),
           hyperv: fc.oneof(fc.constant({}), junk),
           credentialSpec: fc.oneof(fc.string(), junk),
-          devices: fc.oneof(fc.array(device, { maxLength: 3 }), junk),
+          devices: mostly(fc.array(device, { maxLength: 3 })),
         },
-        { requiredKeys: [] },
+        { requiredKeys: ['layerFolders'] },
       ),
-      junk,
     ),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['windows'] },
 );
 
 describe('validateSpec on arbitrary input', () => {
@@ -123,16 +121,40 @@ describe('validateSpec on arbitrary input', () => {
     );
   });
 
-  it('an accepted spec keeps every mount in order and every sandbox path inside C:\\SandboxMounts without metacharacters', () => {
+  it('an accepted spec keeps every mount in order and the layer folders it needs', () => {
+    let accepted = 0;
     fc.assert(
       fc.property(specArb, fc.constantFrom(...contexts), (input, ctx) => {
         const r = outcome(input, ctx);
         if (r instanceof WcowError) return;
+        accepted++;
         assert.equal(r.scratchFolder, r.layerFolders[r.layerFolders.length - 1]);
         assert.ok(r.layerFolders.length >= 2);
         const given = (input as { mounts?: unknown }).mounts;
         assert.equal(r.mounts.length, Array.isArray(given) ? given.length : 0);
+      }),
+      { numRuns: 2000 },
+    );
+    assert.ok(accepted > 0, 'no generated spec was accepted: the property checked nothing');
+  });
+
+  it('an accepted sandbox mount stays inside C:\\SandboxMounts and carries no cmd.exe metacharacter', () => {
+    const sandboxSource = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', '/', '\\', '.', '..', ' ', '&', '%', '^', ':', '"') }),
+      fc.string(),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(sandboxSource, { minLength: 1, maxLength: 3 }), (rests) => {
+        const mounts = rests.map((rest) => ({ destination: 'C:\\sb', source: 'sandbox://' + rest }));
+        const r = outcome({ mounts, windows: { layerFolders: ['C:\\l1', 'C:\\s'] } }, { hypervisorIsolated: true });
+        if (r instanceof WcowError) {
+          assert.equal(r.code, 'ERR_INVALID_MOUNT');
+          return;
+        }
+        accepted++;
         for (const m of r.mounts) {
+          assert.equal(m.classification.kind, 'sandbox');
           if (m.classification.kind !== 'sandbox') continue;
           assert.ok(m.classification.sandboxPath === 'C:\\SandboxMounts' || m.classification.sandboxPath.startsWith('C:\\SandboxMounts\\'));
           assert.doesNotMatch(m.source, /[&|<>^%"\x00-\x1f]/);
@@ -140,6 +162,7 @@ describe('validateSpec on arbitrary input', () => {
       }),
       { numRuns: 2000 },
     );
+    assert.ok(accepted > 0, 'no generated sandbox mount was accepted: the property checked nothing');
   });
 
   it('never changes its input', () => {
