@@ -43,6 +43,7 @@ std::string ResolveRelative(const std::string& child, std::string relative) {
   std::replace(relative.begin(), relative.end(), '\\', '/');
   if (!relative.empty() && relative[0] == '/') return relative;
 #endif
+  if (relative.size() > 2 && relative[0] == '.' && (relative[1] == '/' || relative[1] == '\\')) relative.erase(0, 2);
   return DirectoryOf(child) + relative;
 }
 
@@ -286,7 +287,8 @@ void Image::ScanBat() {
           default:
             Corrupt("BAT entry " + N(i) + " (payload block " + N(i - i / (cr + 1)) + ") has invalid state " + N(state));
         }
-        ++bat.payload_by_state[state];
+        // A differencing BAT covers whole chunks: entries past the last block are not counted.
+        if (i - i / (cr + 1) < bat.data_blocks) ++bat.payload_by_state[state];
       }
       if (span.length != 0) {
         span.offset = e & kBatOffsetMask;

@@ -1,20 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createVhdx, inspectVhdx, WcowError } from '../../lib/index';
+import { createVhdx, inspectVhdx } from '../../lib/index';
+import { rejectsWith } from './support';
 import { GiB, MiB, ok, qemuInfo, qemuIo, tempDir } from './tools';
-
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `expected a WcowError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('vhdx: createVhdx', () => {
   let t: ReturnType<typeof tempDir>;
