@@ -3,7 +3,7 @@
 // vmcompute; the container root is the volume GUID path of the prepared layer.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidSpecError, wrap } from '../errors';
+import { wrap } from '../errors';
 import { hasWin32Code } from '../hcs/errors';
 import { LAYER_RETRY_ATTEMPTS, LAYER_RETRY_DELAY_MS, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED } from '../hcs/constants';
 import type { Host } from '../host/types';
@@ -50,8 +50,9 @@ export interface HostLayersMount {
  * hcsshim's text unwrapped; the caller adds `failed to mount container storage: `.
  */
 export async function mountHostLayers(host: Host, scratch: string, parents: readonly string[]): Promise<HostLayersMount> {
+  // `need at least two layers - base and scratch` is raised by lib/spec before
+  // anything is created (layers Q2, DESIGN difference 1).
   const details = { op: 'layers.mount', resource: scratch };
-  if (parents.length < 1) throw new InvalidSpecError('need at least two layers - base and scratch', details);
 
   // RS5 loopback-VHD races surface as ERROR_NOT_READY / ERROR_DEVICE_NOT_CONNECTED;
   // hcsshim retries those 5 times, 100 ms apart, and returns anything else at once

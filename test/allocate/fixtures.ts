@@ -1,0 +1,92 @@
+// Shared setup of the allocation vectors (layers §9.2, mounts §9.2/§9.3): a
+// simulated host over a temporary drive root holding the reference's layer folders
+// and mount sources, and helpers to read its call log.
+
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
+import type { UtilityVm } from '../../lib/host/types';
+import type { OciSpec } from '../../lib/spec/types';
+
+/** Layer folders of the vectors (§9.2 "Common"); NameToGuid pairs from §9.1. */
+export const L3 = 'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e';
+export const L2 = 'C:\\layers\\7a6ad2b849a9d29e6648d9950c1975b0f614a63b5fe2803009ce131745abcc62';
+export const L1 = 'C:\\layers\\f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e';
+export const L3_ID = '6ba9cac1-7086-5ee9-a197-c465d3f50ad7';
+export const L2_ID = '300b3ac0-b603-5367-9494-afec045dd369';
+export const L1_ID = '7095521e-b79e-50fc-bafb-958d85400362';
+export const S = 'C:\\layers\\scratch1';
+/** The VSMB guest prefix, `SH` in mounts §9.2. */
+export const SH = '\\\\?\\VMSMB\\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}';
+export const SCSI0 = 'df6d0690-79e5-55b6-a5ec-c1e2f77f580a';
+export const VSMB_SHARES = 'VirtualMachine/Devices/VirtualSmb/Shares';
+
+export interface Bench {
+  host: SimulatedHost;
+  root: string;
+  /** The real path of a Windows path under the simulated drives. */
+  real(win: string): string;
+  dir(win: string): Promise<void>;
+  file(win: string, content?: string): Promise<void>;
+  done(): Promise<void>;
+}
+
+export async function bench(options: { build?: number } = {}): Promise<Bench> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wcow-alloc-'));
+  const host = new SimulatedHost({ root, ...(options.build !== undefined && { build: options.build }) });
+  const real = (win: string): string => path.join(root, win[0]!.toUpperCase(), ...win.slice(3).split('\\').filter((p) => p !== ''));
+  const b: Bench = {
+    host,
+    root,
+    real,
+    dir: async (win) => {
+      await fsp.mkdir(real(win), { recursive: true });
+    },
+    file: async (win, content = '') => {
+      await fsp.mkdir(path.dirname(real(win)), { recursive: true });
+      await fsp.writeFile(real(win), content);
+    },
+    done: () => fsp.rm(root, { recursive: true, force: true }),
+  };
+  for (const l of [L3, L2, L1]) await b.dir(l);
+  return b;
+}
+
+/** The mounts §9.2 host objects: `C:\data\rw`, `C:\data\ro`, `C:\data\cfg\app.json`, `C:\disks\data.vhdx`, PHYSICALDRIVE2. */
+export async function mountSources(b: Bench): Promise<void> {
+  await b.dir('C:\\data\\rw');
+  await b.dir('C:\\data\\ro');
+  await b.file('C:\\data\\cfg\\app.json', '{}');
+  await b.file('C:\\disks\\data.vhdx', 'vhdx');
+  b.host.addPhysicalDrive(2);
+}
+
+export function spec(layerFolders: string[], extra: Partial<OciSpec> = {}, windows: Record<string, unknown> = {}): OciSpec {
+  return { ...extra, windows: { layerFolders, ...windows } };
+}
+
+/**
+ * Mounts §9.2 S0: a standalone hypervisor-isolated container's UVM `pod1@vm` with a
+ * 2-layer image already allocated as container 1 (shares s1, s2; scratch at LUN 1).
+ */
+export async function uvm(b: Bench, id = 'pod1@vm', options: { noWritableFileShares?: boolean } = {}): Promise<UtilityVm> {
+  return b.host.createUtilityVm({ id, ...options });
+}
+
+/** Calls from index `from` on, as `[api, document]` pairs (documents as sent). */
+export function callsFrom(host: SimulatedHost, from: number): SimulatedCall[] {
+  return host.calls.slice(from);
+}
+
+/** `api target` lines of the calls, for order assertions. */
+export function apis(calls: readonly SimulatedCall[]): string[] {
+  return calls.map((c) => c.api);
+}
+
+/** The documents of the calls to `api`, as JSON text (key order is part of the contract). */
+export function docs(calls: readonly SimulatedCall[], api: string): string[] {
+  return calls.filter((c) => c.api === api).map((c) => JSON.stringify(c.document));
+}
+
+export const json = (v: unknown): string => JSON.stringify(v);
