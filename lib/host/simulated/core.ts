@@ -7,7 +7,7 @@
 
 import { E_FAIL } from '../../hcs/errors';
 import { CallLog, type FaultSpec, type SimulatedCall } from './calls';
-import { Rejection, errorFor } from './failure';
+import { Rejection, errorFor, textOf } from './failure';
 import type { WindowsFs } from './fs';
 import type { HostState } from './state';
 
@@ -39,7 +39,7 @@ export class PendingCall {
     const f = this.fault;
     if (f === undefined) return;
     const hresult = f.hresult ?? E_FAIL;
-    throw new Rejection(hresult, f.result?.ErrorMessage ?? 'simulated fault', f.result);
+    throw new Rejection(hresult, f.result?.ErrorMessage ?? textOf(hresult), f.result);
   }
 
   ok<T>(result: T): T {
