@@ -97,7 +97,8 @@ export class WindowsFs {
     const tail = spelled.join('\\');
     return {
       real,
-      stat: { isDirectory: st.isDirectory(), isFile: st.isFile(), size: st.size },
+      // Windows reports a directory's size as 0 (Go os.Stat on NTFS).
+      stat: { isDirectory: st.isDirectory(), isFile: st.isFile(), size: st.isDirectory() ? 0 : st.size },
       win: `${w.drive}:\\${tail}`,
       volumePath: `\\\\?\\Volume{${driveVolumeGuid(w.drive)}}\\${tail}`,
     };
