@@ -1,0 +1,83 @@
+// `wcow-resources plan <config.json>`: validate the spec and list every call
+// allocateWindowsResources would make, in order, with the documents known in
+// advance. Nothing is sent: the host calls made while planning are reported
+// (reads only) so that this can be checked.
+
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { planWindowsResources } from '../../allocate';
+import { InvalidArgumentError } from '../../errors';
+import type { UtilityVm } from '../../host/types';
+import { action, type JsonOption } from '../action';
+import { table } from '../format';
+import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
+import { hostInfo, hostLine, loadSpec } from './spec';
+
+interface PlanOptions extends JsonOption {
+  id?: string;
+  hyperv?: boolean;
+  uvm?: string;
+  root?: string;
+  setup?: boolean;
+}
+
+/**
+ * The UVM to plan against. `--uvm` opens an existing one (a read). `--hyperv` models a
+ * fresh `<id>@vm` on a simulated host that lives only in this process, sharing the
+ * drives: planning must not create a compute system on the host the user addresses.
+ */
+async function planningUvm(machine: Machine, o: PlanOptions, id: string, spec: Record<string, unknown>): Promise<{ machine: Machine; uvm?: UtilityVm; uvmId?: string }> {
+  if (o.uvm !== undefined) return { machine, uvm: await machine.host.openUtilityVm(o.uvm), uvmId: o.uvm };
+  if (o.hyperv !== true) return { machine };
+  if (machine.simulated === undefined) {
+    throw new InvalidArgumentError('plan --hyperv cannot model a new utility VM on the native host: pass --uvm <id> of an existing one', { op: 'cli.plan' });
+  }
+  const scratch = scratchSimulatedHost({ root: machine.simulated.root });
+  // Physical drives are host state, not files: the model must know the same ones.
+  for (const n of machine.simulated.snapshot().physicalDrives) scratch.addPhysicalDrive(n);
+  const uvmId = `${id}@vm`;
+  const uvm = await scratch.createUtilityVm(uvmOptionsFor(uvmId, spec));
+  scratch.clearCalls();
+  return { machine: { host: scratch, simulated: scratch }, uvm, uvmId };
+}
+
+export function planCommand(program: Command): void {
+  program
+    .command('plan <config>')
+    .description('validate an OCI config.json and print every call and document allocation would send, in order (no side effects)')
+    .option('--id <id>', 'container id (default: a random GUID, as hcsshim)')
+    .option('--hyperv', 'plan for hypervisor isolation in a new utility VM <id>@vm (modelled, not created)')
+    .option('--uvm <id>', 'plan for hypervisor isolation in this existing utility VM')
+    .option('--root <dir>', 'simulated host: the directory holding its drives (default: see README)')
+    .option('--setup', "simulated host: first create the files the example needs (its setup.json)")
+    .option('--json', 'print one JSON document')
+    .action(
+      action(async (io, o: PlanOptions, configPath: string) => {
+        if (o.hyperv === true && o.uvm !== undefined) throw new InvalidArgumentError('--hyperv and --uvm exclude each other', { op: 'cli.plan' });
+        const addressed = openMachine(o.root === undefined ? {} : { root: o.root });
+        const loaded = await loadSpec(io, configPath, o.setup === true, addressed.simulated);
+        const id = o.id ?? randomUUID();
+        const { machine, uvm, uvmId } = await planningUvm(addressed, o, id, loaded.raw);
+        const before = machine.simulated?.calls.length ?? 0;
+        const plan = await planWindowsResources({ id, spec: loaded.spec, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
+        const hostCalls = machine.simulated?.calls.slice(before) ?? [];
+
+        const info = hostInfo(addressed);
+        const where = uvmId === undefined ? '' : ` in ${uvmId}${o.hyperv === true ? ' (new, modelled)' : ''}`;
+        let text = hostLine(info);
+        text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${plan.calls.length} calls\n\n`;
+        text += table(
+          [{ header: '#', align: 'right' }, { header: 'step' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
+          plan.calls.map((c, i) => [String(i + 1), c.op, c.api, c.target ?? '', c.resource ?? '']),
+        );
+        const documents = plan.calls.flatMap((c, i) => (c.document === undefined ? [] : [`#${i + 1} ${c.api}\n${JSON.stringify(c.document, null, 2)}\n`]));
+        if (documents.length > 0) text += `\ndocuments known before allocation (the rest depend on live UVM state):\n${documents.join('')}`;
+        const mutating = hostCalls.filter((c) => c.mutating);
+        text += `\nhost calls while planning: ${hostCalls.length} (${mutating.length} changing state)\n`;
+        return {
+          json: { host: info, ...(loaded.setup === undefined ? {} : { setup: loaded.setup }), uvm: uvmId ?? null, plan, hostCalls },
+          text,
+        };
+      }),
+    );
+}

@@ -1,0 +1,46 @@
+// What `plan` and `allocate` share: the config file, `--setup`, and the description
+// of the host they ran on.
+
+import type { SimulatedHost } from '../../host/simulated';
+import type { OciSpec } from '../../spec/types';
+import type { CommandIo } from '../action';
+import { fields } from '../format';
+import { readJsonObject } from '../input';
+import { readSetupManifest, setupMachine, type Machine, type SetupAction } from '../machine';
+
+export interface HostInfo {
+  kind: 'simulated' | 'native';
+  /** The simulated drives' real directory. */
+  root?: string;
+}
+
+export function hostInfo(machine: Machine): HostInfo {
+  return machine.simulated === undefined ? { kind: machine.host.kind } : { kind: 'simulated', root: machine.simulated.root };
+}
+
+export function hostLine(info: HostInfo): string {
+  return info.root === undefined ? `host: ${info.kind}\n` : `host: simulated, drives in ${info.root}\n`;
+}
+
+export interface LoadedSpec {
+  /** The config as read; the engine validates it (exit 3 with ERR_INVALID_SPEC when it is not a spec). */
+  spec: OciSpec;
+  raw: Record<string, unknown>;
+  setup?: SetupAction[];
+}
+
+/** Read the config and, with `--setup`, prepare the simulated machine for it. */
+export async function loadSpec(io: CommandIo, configPath: string, setup: boolean, simulated: SimulatedHost | undefined): Promise<LoadedSpec> {
+  const raw = await readJsonObject(configPath, 'OCI config');
+  const loaded: LoadedSpec = { spec: raw as OciSpec, raw };
+  if (!setup) return loaded;
+  if (simulated === undefined) {
+    io.note('--setup ignored: it prepares the simulated host only');
+    return loaded;
+  }
+  loaded.setup = await setupMachine(simulated, raw, await readSetupManifest(configPath));
+  const made = loaded.setup.filter((a) => a.created);
+  io.note(`setup: ${made.length} created, ${loaded.setup.length - made.length} already there`);
+  if (made.length > 0 && !io.json) io.note(fields(made.map((a) => [a.kind, a.path] as const)).trimEnd().replace(/^/gm, '  '));
+  return loaded;
+}
