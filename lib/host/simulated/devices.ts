@@ -49,13 +49,13 @@ import {
   Rejection,
 } from './failure';
 import type { WindowsFs } from './fs';
+import { GUID } from './guid';
 import { fold, sameText, type HostState, type ScsiAttachmentState, type UvmState } from './state';
 
 export type Undo = () => void;
 /** The synchronous check-and-change step of a modify; returns its undo. */
 export type Commit = () => Undo;
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const SCSI_PATH = /^VirtualMachine\/Devices\/Scsi\/([^/]+)\/Attachments\/([^/]+)$/;
 const PIPES_PATH = 'VirtualMachine/Devices/MappedPipes/';
 const VPCI_PATH = 'VirtualMachine/Devices/VirtualPci/';

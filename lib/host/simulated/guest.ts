@@ -30,10 +30,9 @@ import { commandLineToArgv, splitCmdCommands } from './cmdline';
 import type { Commit } from './devices';
 import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR, Rejection } from './failure';
 import type { WindowsFs } from './fs';
-import { derivedGuid } from './guid';
+import { GUID, derivedGuid } from './guid';
 import { addUnique, fold, sameText, type HostState, type UvmState, type VsmbShareState } from './state';
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** The check-and-change step of a guest request. */
 export function guestCommit(uvm: UvmState, request: GuestModificationRequest): Commit {

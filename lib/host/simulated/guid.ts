@@ -17,6 +17,9 @@ function format(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A GUID as HCS and the GCS write it: lower or upper case, no braces. */
+export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 /** RFC 4122 version-5 GUID of `name` (UTF-8) in `namespace`; lower-case, no braces. */
 export function uuidV5(namespace: string, name: string): string {
   const digest = createHash('sha1').update(bytesOf(namespace)).update(name, 'utf8').digest();
