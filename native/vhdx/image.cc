@@ -167,7 +167,7 @@ std::vector<Image::Span> Image::FixedSpans() const {
 
 std::string Image::Describe(const Span& s) const {
   static const char* const kFixed[] = {"the header section", "the log", "the metadata region", "the BAT region"};
-  if (s.index < 0) return kFixed[-s.index - 1];
+  if (s.index < 0) return std::string(kFixed[-s.index - 1]) + " " + At(s.offset, s.length);
   uint64_t i = static_cast<uint64_t>(s.index);
   const Geometry& g = info_.geometry;
   std::string what = g.IsBitmapIndex(i) ? "sector bitmap block " + N(i / (g.ChunkRatio() + 1))

@@ -80,5 +80,6 @@ export function readFileRange(file: string, offset: number, length: number): Buf
   }
 }
 
-export const MiB = 1024 * 1024;
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
