@@ -47,7 +47,7 @@ const HINTS: Record<WcowErrorCode, string> = {
   ERR_VHDX_EXISTS: 'the target file already exists; choose another path or delete it first',
   ERR_VHDX_CORRUPT: 'the file is not a valid VHDX (bad signature, checksum or region table); `vhdx inspect` shows what was read',
   ERR_IO: 'a file-system operation failed; check the path, free space and permissions',
-  ERR_JOURNAL: 'the crash journal could not be read or written; check --state-dir',
+  ERR_JOURNAL: 'the crash journal (in --state-dir) could not be used; the message says why',
   ERR_INTERNAL: 'this is a bug in wcow-resources; please report it with the command line and --json output',
 };
 

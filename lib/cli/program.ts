@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../native';
 import { allocateCommand } from './commands/allocate';
 import { planCommand } from './commands/plan';
+import { stateCommands } from './commands/state';
 import { vhdxCommand } from './commands/vhdx';
 import { ExitCode, exitCodeForCommander } from './exit';
 
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   // Subcommands made with .command() inherit exitOverride and showHelpAfterError.
   planCommand(program);
   allocateCommand(program);
+  stateCommands(program);
   vhdxCommand(program);
   return program;
 }
