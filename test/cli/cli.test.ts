@@ -1,0 +1,270 @@
+// The wcow-resources executable, spawned as a user would run it, on the examples.
+
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { packageRoot } from '../../lib/native';
+
+// Compiled to <out>/test/cli/: the CLI is <out>/lib/cli/main.js, the examples are in the package root.
+const MAIN = path.join(__dirname, '../../lib/cli/main.js');
+const EXAMPLES = path.join(packageRoot(), 'examples');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: readonly string[]): Run {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T = Record<string, unknown>>(r: Run): T {
+  return JSON.parse(r.stdout) as T;
+}
+
+function example(name: string): string {
+  return path.join(EXAMPLES, name, 'config.json');
+}
+
+interface Call {
+  api: string;
+  target?: string;
+}
+
+interface Step {
+  step: string;
+  kind: 'step' | 'call';
+  target?: string;
+}
+
+interface AllocateJson {
+  id: string;
+  uvm: string | null;
+  rootPath: string;
+  containerRootInUvm: string | null;
+  containerDocument: Record<string, unknown>;
+  steps: Step[];
+  hostCalls: Call[];
+}
+
+const HYPERV = ['hyperv-mounts', 'gpu-vpci', 'guest-drivers'];
+const PROCESS = ['process-isolated', 'gmsa'];
+
+describe('wcow-resources CLI', function () {
+  let root: string;
+  let scratch: string;
+
+  before(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-cli-'));
+    root = path.join(scratch, 'root');
+  });
+
+  after(() => {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('--help documents the exit codes and exits 0', () => {
+    const r = cli(['--help']);
+    assert.equal(r.status, 0);
+    for (const line of ['0  success', '1  the operation failed', '2  usage error', '3  invalid input']) assert.match(r.stdout, new RegExp(line));
+  });
+
+  describe('plan', () => {
+    for (const name of [...PROCESS, ...HYPERV]) {
+      const hyperv = HYPERV.includes(name);
+      it(`plans ${name} (${hyperv ? 'hypervisor' : 'process'}-isolated) and sends nothing to the host`, () => {
+        const r = cli(['plan', example(name), '--root', root, '--setup', '--id', `plan-${name}`, '--json', ...(hyperv ? ['--hyperv'] : [])]);
+        assert.equal(r.status, 0, r.stderr);
+        const out = json<{ plan: { isolation: string; calls: { api: string }[] }; hostCalls: Call[]; uvm: string | null }>(r);
+        assert.equal(out.plan.isolation, hyperv ? 'hypervisor' : 'process');
+        assert.equal(out.uvm, hyperv ? `plan-${name}@vm` : null);
+        assert.ok(out.plan.calls.length > 0);
+        assert.deepEqual(out.hostCalls.filter((c) => c.api !== 'NameToGuid' && c.api !== 'ResolvePath'), []);
+      });
+    }
+
+    it('prints the calls in order as a table, with the documents known in advance', () => {
+      const r = cli(['plan', example('hyperv-mounts'), '--root', root, '--setup', '--hyperv', '--id', 'p1']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /plan for container p1: hypervisor-isolated in p1@vm/);
+      assert.match(r.stdout, /mounts\.pipe\s+HcsModifyComputeSystem\s+p1@vm\s+\\\\\.\\pipe\\foo/);
+      assert.match(r.stdout, /"ResourcePath": "VirtualMachine\/Devices\/MappedPipes\/\\\\\\\\.\\\\pipe\\\\foo"/);
+      assert.match(r.stdout, /host calls while planning: \d+ \(0 changing state\)/);
+    });
+  });
+
+  describe('allocate', () => {
+    it('hyperv-mounts: root in the UVM, every mount kind in the container document', () => {
+      const r = cli(['allocate', example('hyperv-mounts'), '--hyperv', '--setup', '--root', root, '--id', 'm1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = json<AllocateJson>(r);
+      assert.equal(out.uvm, 'm1@vm');
+      assert.equal(out.rootPath, 'C:\\c\\1');
+      assert.equal(out.containerRootInUvm, 'C:\\c\\1');
+      const doc = out.containerDocument as { MappedDirectories: { ContainerPath: string }[]; MappedPipes: { ContainerPipeName: string }[] };
+      assert.deepEqual(
+        doc.MappedDirectories.map((d) => d.ContainerPath),
+        ['C:\\rw', 'C:\\ro', 'C:\\app\\app.json', 'C:\\sb', 'C:\\pd', 'C:\\vd', 'C:\\evd'],
+      );
+      assert.deepEqual(doc.MappedPipes.map((p) => p.ContainerPipeName), ['bar']);
+    });
+
+    it('process-isolated: the root is the activated scratch volume', () => {
+      const r = cli(['allocate', example('process-isolated'), '--setup', '--root', root, '--id', 'p1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = json<AllocateJson>(r);
+      assert.equal(out.uvm, null);
+      assert.match(out.rootPath, /^\\\\\?\\Volume\{[0-9a-f-]{36}\}\\$/);
+      assert.ok(out.hostCalls.some((c) => c.api === 'ActivateLayer'));
+    });
+
+    it('gmsa: a Container Credential Guard instance for the credential spec', () => {
+      const r = cli(['allocate', example('gmsa'), '--setup', '--root', root, '--id', 'g1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = json<AllocateJson>(r);
+      assert.ok(out.containerDocument.ContainerCredentialGuard !== undefined);
+      assert.ok(out.hostCalls.some((c) => c.api === 'HcsModifyServiceSettings'));
+    });
+
+    it('gpu-vpci: the vpci instance id becomes a location path in the UVM', () => {
+      const r = cli(['allocate', example('gpu-vpci'), '--hyperv', '--setup', '--root', root, '--id', 'gpu1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const devices = json<AllocateJson>(r).containerDocument.AssignedDevices as { Type: string; LocationPath: string }[];
+      assert.equal(devices.length, 1);
+      assert.equal(devices[0]?.Type, 'DeviceInstance');
+    });
+
+    it('guest-drivers: each driver directory is shared and installed with pnputil', () => {
+      const r = cli(['allocate', example('guest-drivers'), '--hyperv', '--setup', '--root', root, '--id', 'd1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const execs = json<AllocateJson>(r).hostCalls.filter((c) => c.api === 'Exec');
+      assert.equal(execs.length, 2);
+    });
+
+    it('the trace events of an allocation and its release are the calls the host received, in order', () => {
+      const r = cli(['allocate', example('hyperv-mounts'), '--hyperv', '--setup', '--release', '--root', root, '--id', 't1', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = json<AllocateJson>(r);
+      // APIs, not targets: for GrantVmAccess the trace names the VM, the host log the file.
+      const traced = out.steps.filter((s) => s.kind === 'call').map((s) => s.step);
+      const received = out.hostCalls.map((c) => c.api);
+      assert.ok(received.includes('GrantVmAccess') && received.includes('ResolvePath'), 'host-side calls are included');
+      assert.ok(received.length > 20);
+      assert.deepEqual(traced, received);
+    });
+
+    it('prints the root, the container document and a step timing table', () => {
+      const r = cli(['allocate', example('hyperv-mounts'), '--hyperv', '--setup', '--root', root, '--id', 'h1']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /root path:\s+C:\\c\\1/);
+      assert.match(r.stdout, /"MappedDirectories"/);
+      assert.match(r.stdout, /at ms\s+ms\s+step \/ host call/);
+      assert.match(r.stdout, /layers\.mount/);
+      assert.match(r.stdout, /→ GrantVmAccess\s+h1@vm/);
+      assert.match(r.stderr, /created utility VM h1@vm/);
+    });
+  });
+
+  describe('errors and exit codes', () => {
+    function writeConfig(name: string, content: string): string {
+      const file = path.join(scratch, name);
+      fs.writeFileSync(file, content);
+      return file;
+    }
+
+    it('a spec without layer folders is invalid input: exit 3, ERR_INVALID_SPEC, one JSON error document', () => {
+      const bad = writeConfig('no-layers.json', JSON.stringify({ ociVersion: '1.1.0', windows: {} }));
+      const r = cli(['allocate', bad, '--root', root, '--json']);
+      assert.equal(r.status, 3);
+      assert.equal(json<{ error: { code: string; message: string } }>(r).error.code, 'ERR_INVALID_SPEC');
+      assert.match(r.stderr, /^error ERR_INVALID_SPEC: field 'Spec.Windows.Layerfolders' is not populated$/m);
+      assert.match(r.stderr, /^hint: /m);
+    });
+
+    it('a bind mount is rejected by plan with hcsshim wording: exit 3', () => {
+      const spec = JSON.parse(fs.readFileSync(example('hyperv-mounts'), 'utf8')) as { mounts: { type: string }[] };
+      spec.mounts[0]!.type = 'bind';
+      const r = cli(['plan', writeConfig('bind.json', JSON.stringify(spec)), '--root', root, '--hyperv']);
+      assert.equal(r.status, 3);
+      assert.match(r.stderr, /^error ERR_UNSUPPORTED_MOUNT_TYPE: invalid OCI spec - Type 'bind' not supported/m);
+    });
+
+    it('a config that is not JSON: exit 3, ERR_INVALID_SPEC', () => {
+      const r = cli(['plan', writeConfig('broken.json', '{ "windows": '), '--root', root]);
+      assert.equal(r.status, 3);
+      assert.match(r.stderr, /^error ERR_INVALID_SPEC: invalid OCI spec - .*broken\.json is not valid JSON/m);
+    });
+
+    it('a missing config file: exit 3, ERR_INVALID_ARGUMENT', () => {
+      const r = cli(['allocate', path.join(scratch, 'nope.json'), '--root', root, '--json']);
+      assert.equal(r.status, 3);
+      assert.equal(json<{ error: { code: string; errno: string } }>(r).error.errno, 'ENOENT');
+      assert.match(r.stderr, /^error ERR_INVALID_ARGUMENT: cannot read OCI config .*nope\.json/m);
+    });
+
+    it('usage errors: exit 2 with ERR_USAGE', () => {
+      for (const args of [['allocate'], ['frobnicate'], ['plan', example('gmsa'), '--no-such-option'], ['vhdx', 'create', 'x.vhdx', '--size', '12XB']]) {
+        const r = cli(args);
+        assert.equal(r.status, 2, args.join(' '));
+        assert.match(r.stderr, /^error ERR_USAGE: /m);
+      }
+    });
+
+    it('--hyperv and --uvm together are invalid input', () => {
+      const r = cli(['allocate', example('gmsa'), '--hyperv', '--uvm', 'x@vm', '--root', root]);
+      assert.equal(r.status, 3);
+    });
+
+    it('an operation failure exits 1 with the code and its hint', () => {
+      const r = cli(['allocate', example('gmsa'), '--uvm', 'missing@vm', '--root', root]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^error ERR_HCS: hcs::OpenComputeSystem missing@vm: /m);
+      assert.match(r.stderr, /^hint: the Host Compute Service failed the call/m);
+    });
+  });
+
+  describe('vhdx', () => {
+    it('creates, expands and inspects a VHDX', () => {
+      const file = path.join(scratch, 'disk.vhdx');
+      const created = cli(['vhdx', 'create', file, '--size', '1GiB', '--block-size', '2MiB', '--json']);
+      assert.equal(created.status, 0, created.stderr);
+      assert.equal(json<{ virtualSize: number; blockSize: number }>(created).virtualSize, 2 ** 30);
+      assert.equal(json<{ virtualSize: number; blockSize: number }>(created).blockSize, 2 * 2 ** 20);
+      const expanded = cli(['vhdx', 'expand', file, '--size', '3GiB', '--json']);
+      assert.equal(expanded.status, 0, expanded.stderr);
+      const inspected = cli(['vhdx', 'inspect', file]);
+      assert.equal(inspected.status, 0, inspected.stderr);
+      assert.match(inspected.stdout, /^virtual size:\s+3 GiB \(3221225472 bytes\)$/m);
+      assert.match(inspected.stdout, /^type:\s+dynamic$/m);
+    });
+
+    it('inspecting a file that does not exist fails with exit 1', () => {
+      const r = cli(['vhdx', 'inspect', path.join(scratch, 'none.vhdx'), '--json']);
+      assert.equal(r.status, 1);
+      assert.equal(json<{ error: { code: string } }>(r).error.code, 'ERR_IO');
+    });
+  });
+
+  describe('state commands', () => {
+    it('status --json reports the simulated host snapshot', () => {
+      const r = cli(['status', '--root', root, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = json<{ host: { kind: string; root: string }; snapshot: { uvms: Record<string, unknown> } }>(r);
+      assert.equal(out.host.kind, 'simulated');
+      assert.equal(out.host.root, root);
+      assert.deepEqual(out.snapshot.uvms, {});
+    });
+
+    it('release and recover say that cross-process state is not available (exit 1, ERR_JOURNAL)', () => {
+      for (const args of [['release', 'm1'], ['recover']]) {
+        const r = cli([...args, '--root', root]);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /^error ERR_JOURNAL: the crash journal and persistent simulated host state are not in this build yet/m);
+      }
+    });
+  });
+});
