@@ -15,25 +15,30 @@ const win32Text: Record<number, string> = {
   0x2: 'The system cannot find the file specified.',
   0x3: 'The system cannot find the path specified.',
   0x5: 'Access is denied.',
+  0x6: 'The handle is invalid.',
   0x15: 'The device is not ready.',
   0x20: 'The process cannot access the file because it is being used by another process.',
   0x50: 'The file exists.',
   0x57: 'The parameter is incorrect.',
   0xb7: 'Cannot create a file when that file already exists.',
+  0x7e: 'The specified module could not be found.',
+  0x7f: 'The specified procedure could not be found.',
   0x103: 'No more data is available.',
   0x48f: 'The device is not connected.',
+  0x490: 'Element not found.',
   0x4c7: 'The operation was canceled by the user.',
   0x5b4: 'This operation returned because the timeout period expired.',
 };
 
+// hcsshim's named HCS errors (internal/hcs/errors.go) and their FormatMessage texts.
 const hcsText: Record<number, string> = {
-  0xc0370100: 'The requested virtual machine or container operation is not valid in the current state.',
-  0xc0370101: 'The requested compute system does not exist.',
-  0xc0370103: 'The requested compute system is already in the requested state.',
-  0xc0370106: 'The operation could not be started because the virtual machine or container has been shut down.',
-  0xc0370109: 'A virtual machine or container with the specified identifier does not exist.',
-  0xc037010e: 'The operation is not supported for the current configuration.',
-  0x8037011f: 'The virtual machine or container exited unexpectedly while starting.',
+  0xc0370103: 'The operation is pending.',
+  0xc0370105: 'The requested virtual machine or container operation is not valid in the current state.',
+  0xc0370106: 'The virtual machine or container exited unexpectedly.',
+  0xc037010d: 'The JSON document is invalid.',
+  0xc037010e: 'A virtual machine or container with the specified identifier does not exist.',
+  0xc037010f: 'A virtual machine or container with the specified identifier already exists.',
+  0xc0370110: 'The virtual machine or container with the specified identifier is not running.',
 };
 
 export const E_INVALIDARG = 0x80070057 | 0;
@@ -41,8 +46,9 @@ export const E_FAIL = 0x80004005 | 0;
 export const ERROR_FILE_NOT_FOUND_HR = 0x80070002 | 0;
 export const ERROR_NOT_READY_HR = 0x80070015 | 0;
 export const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
-export const HCS_E_SYSTEM_NOT_FOUND = 0xc0370101 | 0;
-export const HCS_E_INVALID_STATE = 0xc0370100 | 0;
+export const HCS_E_SYSTEM_NOT_FOUND = 0xc037010e | 0;
+export const HCS_E_SYSTEM_ALREADY_EXISTS = 0xc037010f | 0;
+export const HCS_E_INVALID_STATE = 0xc0370105 | 0;
 
 /** The Win32 code of a FACILITY_WIN32 HRESULT, else the HRESULT itself (unsigned). */
 export function win32FromHresult(hr: number): number {

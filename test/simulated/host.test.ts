@@ -103,22 +103,22 @@ describe('simulated host: host file system, vmcompute, HCS service', () => {
 
     it('the layer state machine: activate (counted) → prepare → mount path → unprepare → deactivate', async () => {
       makeFile(host.root, `${S}\\sandbox.vhdx`);
-      const invalid = 'The requested virtual machine or container operation is not valid in the current state. (0xc0370100)';
+      const invalid = 'The requested virtual machine or container operation is not valid in the current state. (0xc0370105)';
       assert.equal((await rejection(host.prepareLayer(S, PARENTS))).message, `hcsshim::PrepareLayer failed in Win32: ${invalid}`);
       assert.equal((await rejection(host.deactivateLayer(S))).message, `hcsshim::DeactivateLayer- failed failed in Win32: ${invalid}`);
       assert.equal(await host.getLayerMountPath(S), '');
       await host.activateLayer(S);
       await host.prepareLayer(S, PARENTS);
-      assert.equal((await rejection(host.prepareLayer(S, PARENTS))).hresult, '0xC0370100');
+      assert.equal((await rejection(host.prepareLayer(S, PARENTS))).hresult, '0xC0370105');
       const mount = await host.getLayerMountPath(S);
       assert.match(mount, /^\\\\\?\\Volume\{[0-9a-f-]{36}\}\\$/);
       assert.equal(await host.getLayerMountPath('c:\\LAYERS\\scratch1'), mount);
       assert.deepEqual(host.snapshot().layers, [{ path: S, activations: 1, prepared: true, parents: PARENTS }]);
-      assert.equal((await rejection(host.deactivateLayer(S))).hresult, '0xC0370100');
+      assert.equal((await rejection(host.deactivateLayer(S))).hresult, '0xC0370105');
       await host.activateLayer(S);
       await host.deactivateLayer(S);
       await host.unprepareLayer(S);
-      assert.equal((await rejection(host.unprepareLayer(S))).hresult, '0xC0370100');
+      assert.equal((await rejection(host.unprepareLayer(S))).hresult, '0xC0370105');
       await host.deactivateLayer(S);
       assert.deepEqual(host.snapshot().layers, []);
     });

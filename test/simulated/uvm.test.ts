@@ -41,7 +41,7 @@ describe('simulated host: utility VM devices (HcsModifyComputeSystem)', () => {
 
   it('opening an unknown UVM fails with HCS_E_SYSTEM_NOT_FOUND; a known one shares the state', async () => {
     const err = await rejection(host.openUtilityVm('nope@vm'));
-    assert.match(err.message, /^hcs::OpenComputeSystem nope@vm: The requested compute system does not exist\./);
+    assert.match(err.message, /^hcs::OpenComputeSystem nope@vm: A virtual machine or container with the specified identifier does not exist\./);
     const other = await host.openUtilityVm('pod1@vm');
     await other.modify({ ResourcePath: SHARES, RequestType: 'Add', Settings: { Name: 's1', Path: 'C:\\layers\\L1', Options: LAYER_OPTIONS } });
     assert.deepEqual(host.snapshot().uvms['pod1@vm']!.vsmbShares.map((s) => s.name), ['os', 's1']);

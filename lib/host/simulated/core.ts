@@ -5,9 +5,9 @@
 // its last await, so concurrent calls (many containers allocating into one UVM)
 // interleave only between calls, never inside one.
 
-import { E_FAIL } from '../../hcs/errors';
+import { E_FAIL, hresultText } from '../../hcs/errors';
 import { CallLog, type FaultSpec, type SimulatedCall } from './calls';
-import { Rejection, errorFor, textOf } from './failure';
+import { Rejection, errorFor } from './failure';
 import type { WindowsFs } from './fs';
 import type { HostState } from './state';
 
@@ -39,7 +39,7 @@ export class PendingCall {
     const f = this.fault;
     if (f === undefined) return;
     const hresult = f.hresult ?? E_FAIL;
-    throw new Rejection(hresult, f.result?.ErrorMessage ?? textOf(hresult), f.result);
+    throw new Rejection(hresult, f.result?.ErrorMessage ?? hresultText(hresult), f.result);
   }
 
   ok<T>(result: T): T {

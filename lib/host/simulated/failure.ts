@@ -23,19 +23,6 @@ export const ERROR_FILE_EXISTS_HR = 0x80070050 | 0;
 export const ERROR_ALREADY_EXISTS_HR = 0x800700b7 | 0;
 /** hcsshim ErrElementNotFound: what HCS answers for a resource that is not there. */
 export const ERROR_NOT_FOUND_HR = 0x80070490 | 0;
-export const HCS_E_SYSTEM_ALREADY_EXISTS = 0xc037010f | 0;
-
-// FormatMessage texts of codes the shared table (lib/hcs/errors.ts) lacks; used
-// only as HCS's ErrorMessage, which the error text then quotes.
-const extraText: Record<number, string> = {
-  0x80070006: 'The handle is invalid.',
-  0x80070490: 'Element not found.',
-  0xc037010f: 'A virtual machine or container with the specified identifier already exists.',
-};
-
-export function textOf(hresult: number): string {
-  return extraText[hresult >>> 0] ?? hresultText(hresult);
-}
 
 /** The model refused a call: the HRESULT the real service returns and why. */
 export class Rejection extends Error {
@@ -73,7 +60,7 @@ const vmcomputeTitles: Record<string, string> = {
 
 /** The HCS result document of a rejection: its own, else one error event with the detail. */
 export function resultDocument(r: Rejection): HcsResultDocument {
-  return r.result ?? { Error: r.hresult, ErrorMessage: textOf(r.hresult), ErrorEvents: [{ Message: r.detail }] };
+  return r.result ?? { Error: r.hresult, ErrorMessage: hresultText(r.hresult), ErrorEvents: [{ Message: r.detail }] };
 }
 
 /** The error `api` reports for a rejected call addressed to `target`. */
@@ -93,8 +80,8 @@ export function errorFor(api: string, target: string | undefined, r: Rejection):
     case 'ResolvePath':
       // go-winio fs.ResolvePath: os.PathError{Op: "CreateFile"}.
       return r.hresult === ERROR_FILE_NOT_FOUND_HR || r.hresult === ERROR_PATH_NOT_FOUND_HR
-        ? new NotFoundError(`CreateFile ${target}: ${textOf(r.hresult)}`, details)
-        : new IoError(`CreateFile ${target}: ${textOf(r.hresult)}`, details);
+        ? new NotFoundError(`CreateFile ${target}: ${hresultText(r.hresult)}`, details)
+        : new IoError(`CreateFile ${target}: ${hresultText(r.hresult)}`, details);
     default:
       // os.MkdirAll: os.PathError{Op: "mkdir"}.
       return new IoError(`mkdir ${target}: ${r.detail}`, details);
