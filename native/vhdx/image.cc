@@ -1,6 +1,7 @@
 #include "vhdx/image.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "vhdx/error.h"
 #include "vhdx/structures.h"
@@ -421,18 +422,29 @@ uint64_t Image::SectorBitmapOffset(uint64_t block, bool allocate) {
 
 void Image::Read(uint64_t offset, uint8_t* out, uint64_t length) {
   RequireNoPendingLog();
-  const Geometry& g = info_.geometry;
-  if (offset > g.virtual_size || length > g.virtual_size - offset) {
-    ThrowInvalid("read of " + N(length) + " bytes at " + N(offset) + " runs past the end of the virtual disk (" +
-                 N(g.virtual_size) + " bytes)", path_);
+  CheckRange("read", offset, length);
+  ForEachBlock(offset, length, [&](uint64_t block, uint32_t in_block, uint32_t n, uint64_t done) {
+    ReadBlock(block, in_block, n, out + done);
+  });
+}
+
+void Image::CheckRange(const char* op, uint64_t offset, uint64_t length) const {
+  uint64_t size = info_.geometry.virtual_size;
+  if (offset > size || length > size - offset) {
+    ThrowInvalid(std::string(op) + " of " + N(length) + " bytes at " + N(offset) +
+                 " runs past the end of the virtual disk (" + N(size) + " bytes)", path_);
   }
-  while (length > 0) {
-    uint32_t in_block = static_cast<uint32_t>(offset % g.block_size);
-    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(length, g.block_size - in_block));
-    ReadBlock(offset / g.block_size, in_block, n, out);
-    offset += n;
-    out += n;
-    length -= n;
+}
+
+void Image::ForEachBlock(uint64_t offset, uint64_t length,
+                         const std::function<void(uint64_t, uint32_t, uint32_t, uint64_t)>& fn) const {
+  uint32_t bs = info_.geometry.block_size;
+  for (uint64_t done = 0; done < length;) {
+    uint64_t at = offset + done;
+    uint32_t in_block = static_cast<uint32_t>(at % bs);
+    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(length - done, bs - in_block));
+    fn(at / bs, in_block, n, done);
+    done += n;
   }
 }
 
@@ -487,12 +499,9 @@ void Image::ReadBlock(uint64_t block, uint32_t in_block, uint32_t length, uint8_
 
 void Image::Write(uint64_t offset, const uint8_t* data, uint64_t length) {
   RequireNoPendingLog();
-  const Geometry& g = info_.geometry;
-  if (offset > g.virtual_size || length > g.virtual_size - offset) {
-    ThrowInvalid("write of " + N(length) + " bytes at " + N(offset) + " runs past the end of the virtual disk (" +
-                 N(g.virtual_size) + " bytes)", path_);
-  }
+  CheckRange("write", offset, length);
   if (length == 0) return;
+  const Geometry& g = info_.geometry;
   BeginChange();
   std::vector<uint8_t> aligned;
   uint32_t ls = g.logical_sector;
@@ -508,14 +517,9 @@ void Image::Write(uint64_t offset, const uint8_t* data, uint64_t length) {
     data = aligned.data();
     length = aligned.size();
   }
-  while (length > 0) {
-    uint32_t in_block = static_cast<uint32_t>(offset % g.block_size);
-    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(length, g.block_size - in_block));
-    WriteBlock(offset / g.block_size, in_block, n, data);
-    offset += n;
-    data += n;
-    length -= n;
-  }
+  ForEachBlock(offset, length, [&](uint64_t block, uint32_t in_block, uint32_t n, uint64_t done) {
+    WriteBlock(block, in_block, n, data + done);
+  });
 }
 
 void Image::WriteBlock(uint64_t block, uint32_t in_block, uint32_t length, const uint8_t* data) {

@@ -3,6 +3,7 @@
 // ScanBat), virtual reads and writes, growth. A differencing image opens its
 // parent chain on first need.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -47,6 +48,10 @@ class Image {
   void ZeroIfNonzero(uint64_t offset, uint64_t length);
   void SetSectorBits(uint64_t block, uint64_t first_sector, uint64_t end_sector, bool fresh);
   void RequireNoPendingLog() const;
+  void CheckRange(const char* op, uint64_t offset, uint64_t length) const;
+  // Calls fn(block, offset in block, bytes, bytes done before) for each block the range touches.
+  void ForEachBlock(uint64_t offset, uint64_t length,
+                    const std::function<void(uint64_t, uint32_t, uint32_t, uint64_t)>& fn) const;
 
   uint64_t BatEntry(uint64_t index);
   void SetBatEntry(uint64_t index, uint64_t entry);
