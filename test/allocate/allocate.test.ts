@@ -3,24 +3,14 @@
 // concurrency, the plan and createHost.
 
 import * as assert from 'node:assert/strict';
-import { AbortedError, ReleaseError, WcowError } from '../../lib/errors';
+import { AbortedError, ReleaseError } from '../../lib/errors';
 import { allocateWindowsResources, determineSchemaVersion, planWindowsResources } from '../../lib/allocate';
 import { createHost, defaultSimulatedRoot } from '../../lib/host/index';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { OciMount } from '../../lib/spec/types';
 import { onStep } from '../../lib/trace';
 import { uvmState } from '../../lib/uvm';
-import { bench, json, L1, L3, mountSources, S, spec, type Bench } from './fixtures';
-
-async function rejects(p: Promise<unknown>): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
+import { bench, json, L1, L3, mountSources, S, spec, type Bench, rejects } from './fixtures';
 
 const RO: OciMount = { source: 'C:\\data\\ro', destination: 'C:\\ro', options: ['ro'] };
 const VHD: OciMount = { source: 'C:\\disks\\data.vhdx', destination: 'C:\\vd', type: 'virtual-disk', options: ['ro'] };

@@ -4,9 +4,10 @@
 
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
+import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { WcowError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
-import type { UtilityVm } from '../../lib/host/types';
 import type { OciSpec } from '../../lib/spec/types';
 
 /** Layer folders of the vectors (§9.2 "Common"); NameToGuid pairs from §9.1. */
@@ -66,27 +67,20 @@ export function spec(layerFolders: string[], extra: Partial<OciSpec> = {}, windo
   return { ...extra, windows: { layerFolders, ...windows } };
 }
 
-/**
- * Mounts §9.2 S0: a standalone hypervisor-isolated container's UVM `pod1@vm` with a
- * 2-layer image already allocated as container 1 (shares s1, s2; scratch at LUN 1).
- */
-export async function uvm(b: Bench, id = 'pod1@vm', options: { noWritableFileShares?: boolean } = {}): Promise<UtilityVm> {
-  return b.host.createUtilityVm({ id, ...options });
-}
-
-/** Calls from index `from` on, as `[api, document]` pairs (documents as sent). */
-export function callsFrom(host: SimulatedHost, from: number): SimulatedCall[] {
-  return host.calls.slice(from);
-}
-
-/** `api target` lines of the calls, for order assertions. */
+/** The APIs of the calls, in order. */
 export function apis(calls: readonly SimulatedCall[]): string[] {
   return calls.map((c) => c.api);
 }
 
-/** The documents of the calls to `api`, as JSON text (key order is part of the contract). */
-export function docs(calls: readonly SimulatedCall[], api: string): string[] {
-  return calls.filter((c) => c.api === api).map((c) => JSON.stringify(c.document));
-}
-
 export const json = (v: unknown): string => JSON.stringify(v);
+
+/** The WcowError `p` rejects with (fails the test when it resolves or throws something else). */
+export async function rejects(p: Promise<unknown>): Promise<WcowError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}

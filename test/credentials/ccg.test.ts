@@ -3,25 +3,14 @@
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
-import { WcowError } from '../../lib/errors';
 import type { ServiceProperties, ServicePropertyQuery } from '../../lib/hcs/schema';
 import { SimulatedHost } from '../../lib/host/simulated';
-import { bench, json, L1, L3, S, spec, type Bench } from '../allocate/fixtures';
+import { bench, json, L1, L3, S, spec, type Bench, rejects } from '../allocate/fixtures';
 
 /** A credential spec with a marker that must never leak into errors or records. */
 const SECRET = 'gmsa-secret-7f3a';
 const CRED = JSON.stringify({ CmsPlugins: ['ActiveDirectory'], DomainJoinConfig: { Sid: SECRET } });
 const withCred = (credentialSpec: unknown = CRED) => spec([L3, L1, S], {}, { credentialSpec });
-
-async function rejects(p: Promise<unknown>): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** A host whose service query answers something else (HCS answers we cannot make the model give). */
 class AnsweringHost extends SimulatedHost {

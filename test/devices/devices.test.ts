@@ -3,26 +3,15 @@
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
-import { WcowError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { UtilityVm } from '../../lib/host/types';
-import { bench, json, L1, L3, S, SH, spec, VSMB_SHARES, type Bench } from '../allocate/fixtures';
+import { bench, json, L1, L3, S, SH, spec, VSMB_SHARES, type Bench, rejects } from '../allocate/fixtures';
 
 const CLASS = { id: '5B45201D-F2F2-4F3B-85BB-30FF1F953599', idType: 'class' };
 const LOCATION = { id: 'PCIROOT(0)#PCI(0300)#PCI(0000)', idType: 'vpci-location-path' };
 const GPU = 'PCIP\\VEN_10DE&DEV_1EB8&SUBSYS_12A210DE&REV_A1\\6&2A0A8D3B&0&0000';
 const TOOL = 'C:\\ContainerPlat\\device-util.exe';
 const VMBUS = /^VirtualMachine\/Devices\/VirtualPci\/([0-9a-f-]{36})$/;
-
-async function rejects(p: Promise<unknown>): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 const withDevices = (devices: object[], annotations?: Record<string, string>) =>
   spec([L3, L1, S], annotations === undefined ? {} : { annotations }, { devices });

@@ -2,9 +2,9 @@
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
-import { ReleaseError, WcowError } from '../../lib/errors';
+import { ReleaseError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
-import { bench, L1, L1_ID, L2, L2_ID, L3, L3_ID, S, SCSI0, SH, VSMB_SHARES, apis, json, spec, type Bench } from '../allocate/fixtures';
+import { bench, L1, L1_ID, L2, L2_ID, L3, L3_ID, S, SCSI0, SH, VSMB_SHARES, apis, json, spec, type Bench, rejects } from '../allocate/fixtures';
 
 const ERROR_NOT_READY_HR = 0x80070015 | 0;
 const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
@@ -16,16 +16,6 @@ const descriptors = [
   { layerId: L1_ID, flags: 0, path: L1 },
 ];
 const layerApis = new Set(['ActivateLayer', 'PrepareLayer', 'DeactivateLayer', 'UnprepareLayer', 'GetLayerMountPath']);
-
-async function rejects(p: Promise<unknown>): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('layers: process isolation (Argon)', () => {
   let b: Bench;

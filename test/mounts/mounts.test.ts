@@ -4,12 +4,12 @@
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources, type Allocation } from '../../lib/allocate';
-import { ReleaseError, WcowError } from '../../lib/errors';
+import { ReleaseError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
 import type { UtilityVm } from '../../lib/host/types';
 import type { OciMount } from '../../lib/spec/types';
 import { uvmState } from '../../lib/uvm';
-import { bench, json, L1, L3, mountSources, S, SCSI0, SH, spec, VSMB_SHARES, type Bench } from '../allocate/fixtures';
+import { bench, json, L1, L3, mountSources, S, SCSI0, SH, spec, VSMB_SHARES, type Bench, rejects } from '../allocate/fixtures';
 
 const ATT = (lun: number): string => `VirtualMachine/Devices/Scsi/${SCSI0}/Attachments/${lun}`;
 const RW: OciMount = { source: 'C:\\data\\rw', destination: 'C:\\rw' };
@@ -20,16 +20,6 @@ const SANDBOX: OciMount = { source: 'sandbox:///a/b', destination: 'C:\\sb' };
 const PHYSICAL: OciMount = { source: '\\\\.\\PHYSICALDRIVE2', destination: 'C:\\pd', type: 'physical-disk' };
 const VHD: OciMount = { source: 'C:\\disks\\data.vhdx', destination: 'C:\\vd', type: 'virtual-disk', options: ['ro'] };
 const EVD: OciMount = { source: 'evd://space/{pool-id}{vdisk-id}', destination: 'C:\\evd', type: 'extensible-virtual-disk' };
-
-async function rejects(p: Promise<unknown>): Promise<WcowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof WcowError, `not a WcowError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** The calls a mount made: those after the layers' CombinedLayers request, before the document's NameToGuid. */
 function mountCalls(calls: readonly SimulatedCall[], from = 0): string[] {
@@ -354,6 +344,17 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
     `HcsModifyComputeSystem ${json({ ResourcePath: ATT(lun), RequestType: 'Remove' })}`,
   ];
   const pipeRemove = `HcsModifyComputeSystem ${json({ ResourcePath: 'VirtualMachine/Devices/MappedPipes/\\\\.\\pipe\\foo', RequestType: 'Remove' })}`;
+  /** Release from M4 on: the pipe, the shares newest first, then the layers closer (§9.3). */
+  const fromM4 = [
+    pipeRemove,
+    remove('s5'),
+    remove('s4'),
+    remove('s3'),
+    `GuestRequest ${json({ RequestType: 'Remove', ResourceType: 'CombinedLayers', Settings: { ContainerRootPath: 'C:\\c\\1' } })}`,
+    ...scsiRemove('C:\\c\\1', 1),
+    remove('s1'),
+    remove('s2'),
+  ];
 
   it('M1..M8: counters 1..8, shares s3-s5, LUNs 2-4 at m6-m8, the §9.3 document, release in reverse then the layers', async () => {
     const a = await allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: M }), host: b.host, uvm: vm });
@@ -392,14 +393,7 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
       ...scsiRemove('C:\\mounts\\m8', 4),
       ...scsiRemove('C:\\mounts\\m7', 3),
       ...scsiRemove('C:\\mounts\\m6', 2),
-      pipeRemove,
-      remove('s5'),
-      remove('s4'),
-      remove('s3'),
-      `GuestRequest ${json({ RequestType: 'Remove', ResourceType: 'CombinedLayers', Settings: { ContainerRootPath: 'C:\\c\\1' } })}`,
-      ...scsiRemove('C:\\c\\1', 1),
-      remove('s1'),
-      remove('s2'),
+      ...fromM4,
     ]);
     assert.deepEqual(b.host.snapshot().uvms['pod1@vm'], baselineWithSandbox());
   });
@@ -416,14 +410,7 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
     assert.deepEqual(released(b, failed + 1), [
       ...scsiRemove('C:\\mounts\\m7', 3),
       ...scsiRemove('C:\\mounts\\m6', 2),
-      pipeRemove,
-      remove('s5'),
-      remove('s4'),
-      remove('s3'),
-      `GuestRequest ${json({ RequestType: 'Remove', ResourceType: 'CombinedLayers', Settings: { ContainerRootPath: 'C:\\c\\1' } })}`,
-      ...scsiRemove('C:\\c\\1', 1),
-      remove('s1'),
-      remove('s2'),
+      ...fromM4,
     ]);
     assert.deepEqual(b.host.snapshot().uvms['pod1@vm'], baselineWithSandbox());
   });
