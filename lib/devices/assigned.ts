@@ -11,13 +11,9 @@ import type { Host } from '../host/types';
 import { join } from '../host/winpath';
 import { rollbackOnFailure } from '../layers/release';
 import type { Closer } from '../resources';
+import type { OciWindowsDevice } from '../spec/types';
 import type { ValidatedDevice } from '../spec/validate';
 import type { UvmState } from '../uvm';
-
-export interface WindowsDevice {
-  id: string;
-  idType: string;
-}
 
 /**
  * devices.getChildrenDeviceLocationPaths (assigned_devices.go:60-110; pnp.go:75-98):
@@ -46,7 +42,7 @@ async function childLocationPaths(uvm: UvmState, deviceUtilPath: string, vmBusIn
 
 export interface AssignedDevices {
   /** The spec's new `windows.devices`: one `vpci-location-path` entry per child found. */
-  devices: WindowsDevice[];
+  devices: OciWindowsDevice[];
   /** The device-util share, then one VPCI assignment per spec device (hcsshim's order). */
   closers: Closer[];
 }
@@ -78,7 +74,7 @@ export async function assignDevices(host: Host, uvm: UvmState, devices: readonly
       }
       const deviceUtilPath = await uvm.vsmbUvmPath(toolHostPath, true);
 
-      const located: WindowsDevice[] = [];
+      const located: OciWindowsDevice[] = [];
       for (const d of devices) {
         const vpci = await uvm.assignDevice(d.pciId ?? d.id, d.virtualFunction ?? 0, d.idType);
         // AddDevice releases its own assignment when the lookup fails (assigned_devices.go:31-54).
