@@ -1,9 +1,10 @@
 // `npm run bench`: runs every benchmark module listed here, one after the
 // other (they would disturb each other's timings in parallel), and prints one table.
 import { benchVhdx } from './vhdx';
+import { benchAllocation } from './allocation';
 import { printTable, type BenchRow } from './table';
 
-const benchmarks: Array<() => Promise<BenchRow[]>> = [benchVhdx];
+const benchmarks: Array<() => Promise<BenchRow[]>> = [benchVhdx, benchAllocation];
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];

@@ -1,0 +1,131 @@
+// Allocation benchmarks on the simulated host: what the engine itself costs
+// (zero latency), whether that cost grows with a UVM's history, and how much of
+// the host's and guest's latency concurrent allocations into one UVM overlap.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { allocateWindowsResources } from '../lib/allocate';
+import { SimulatedHost, type LatencyOptions } from '../lib/host/simulated';
+import type { UtilityVm } from '../lib/host/types';
+import type { OciMount, OciSpec } from '../lib/spec/types';
+import { setupMachine, type SetupManifest } from '../lib/cli/machine';
+import { median, type BenchRow } from './table';
+
+const LAYERS = [
+  'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e',
+  'C:\\layers\\7a6ad2b849a9d29e6648d9950c1975b0f614a63b5fe2803009ce131745abcc62',
+  'C:\\layers\\f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e',
+];
+
+/** Ten mounts of every kind a hypervisor-isolated container can have (mounts.md §9.3 and more). */
+const MIXED_MOUNTS: OciMount[] = [
+  { destination: 'C:\\rw', source: 'C:\\data\\rw' },
+  { destination: 'C:\\ro', source: 'C:\\data\\ro', options: ['ro'] },
+  { destination: 'C:\\logs', source: 'C:\\data\\logs' },
+  { destination: 'C:\\app\\app.json', source: 'C:\\data\\cfg\\app.json', options: ['ro'] },
+  { destination: 'C:\\app\\secrets.json', source: 'C:\\data\\cfg\\secrets.json', options: ['ro'] },
+  { destination: '\\\\.\\pipe\\bar', source: '\\\\.\\pipe\\foo' },
+  { destination: 'C:\\sb', source: 'sandbox:///a/b' },
+  { destination: 'C:\\pd', source: '\\\\.\\PHYSICALDRIVE2', type: 'physical-disk' },
+  { destination: 'C:\\vd', source: 'C:\\disks\\data.vhdx', type: 'virtual-disk', options: ['ro'] },
+  { destination: 'C:\\evd', source: 'evd://space/{8d4c6e2a-5b1f-4e3d-9a7c-2f6b1d0e4c3a}{c3b2a190-7e6d-4f5c-8b4a-1d2e3f405162}', type: 'extensible-virtual-disk' },
+];
+
+const MANIFEST: SetupManifest = {
+  directories: ['C:\\data\\rw', 'C:\\data\\ro', 'C:\\data\\logs'],
+  files: { 'C:\\data\\cfg\\app.json': '{}', 'C:\\data\\cfg\\secrets.json': '{}' },
+  vhdx: { 'C:\\disks\\data.vhdx': 64 * 2 ** 20 },
+  physicalDrives: [2],
+};
+
+function spec(scratch: string, mounts: OciMount[], hyperv: boolean): OciSpec {
+  return {
+    ociVersion: '1.1.0',
+    mounts,
+    windows: { layerFolders: [...LAYERS, `C:\\layers\\${scratch}`], ...(hyperv ? { hyperv: {} } : {}) },
+  };
+}
+
+class Bench {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-bench-alloc-'));
+  private uvms = 0;
+
+  async host(latency: LatencyOptions = {}): Promise<SimulatedHost> {
+    const host = new SimulatedHost({ root: this.root, latency });
+    await setupMachine(host, spec('scratch', [], false) as Record<string, unknown>, MANIFEST);
+    return host;
+  }
+
+  uvm(host: SimulatedHost): Promise<UtilityVm> {
+    return host.createUtilityVm({ id: `bench${++this.uvms}@vm` });
+  }
+
+  dispose(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Milliseconds of one allocate + release. */
+async function cycle(host: SimulatedHost, uvm: UtilityVm | undefined, id: string, s: OciSpec): Promise<number> {
+  const t0 = performance.now();
+  const a = await allocateWindowsResources({ id, spec: s, host, ...(uvm === undefined ? {} : { uvm }) });
+  await a.resources.release({ all: true });
+  return performance.now() - t0;
+}
+
+/** Median allocate + release over `n` cycles after `warmup` (the first cycle creates sandbox.vhdx). */
+async function medianCycle(host: SimulatedHost, uvm: UtilityVm | undefined, s: OciSpec, n: number, warmup = 20): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + n; i++) {
+    const ms = await cycle(host, uvm, `c${i}`, s);
+    if (i >= warmup) times.push(ms);
+  }
+  return median(times);
+}
+
+export async function benchAllocation(): Promise<BenchRow[]> {
+  const b = new Bench();
+  try {
+    const rows: BenchRow[] = [];
+    const zero = await b.host();
+
+    const processMs = await medianCycle(zero, undefined, spec('scratch-p', [], false), 200);
+    rows.push({ name: 'allocate+release, process-isolated, 3 layers', value: processMs, unit: 'ms', note: 'median of 200, zero latency' });
+
+    const hvSpec = spec('scratch-h', MIXED_MOUNTS, true);
+    const hypervMs = await medianCycle(zero, await b.uvm(zero), hvSpec, 200);
+    rows.push({ name: 'allocate+release, hyperv, 3 layers + 10 mounts', value: hypervMs, unit: 'ms', note: `median of 200, zero latency; target < 1 ms${hypervMs < 1 ? '' : ' (MISSED)'}` });
+
+    // One UVM's history (share-name and mount counters, call log) must not make later containers dearer.
+    const longUvm = await b.uvm(zero);
+    const cycles: number[] = [];
+    for (let i = 0; i < 1000; i++) cycles.push(await cycle(zero, longUvm, `long${i}`, hvSpec));
+    const at10 = median(cycles.slice(5, 15));
+    const at1000 = median(cycles.slice(990, 1000));
+    rows.push({ name: 'hyperv cycle near the 10th in one UVM', value: at10, unit: 'ms', note: 'median of cycles 6-15' });
+    rows.push({ name: 'hyperv cycle near the 1000th in one UVM', value: at1000, unit: 'ms', note: 'median of cycles 991-1000' });
+    const growth = at1000 / at10;
+    rows.push({ name: '1000th / 10th', value: growth, unit: 'x', note: `target <= 1.5${growth <= 1.5 ? '' : ' (MISSED)'}` });
+
+    // Latency model: what concurrency buys when every call waits like the real services.
+    const slow = await b.host({ hostCallMs: 5, guestRequestMs: 50 });
+    const soloUvm = await b.uvm(slow);
+    const t0 = performance.now();
+    await allocateWindowsResources({ id: 'solo', spec: spec('scratch-solo', [], true), host: slow, uvm: soloUvm });
+    const solo = performance.now() - t0;
+    const sharedUvm = await b.uvm(slow);
+    const t1 = performance.now();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => allocateWindowsResources({ id: `par${i}`, spec: spec(`scratch-par${i}`, [], true), host: slow, uvm: sharedUvm })),
+    );
+    const wall = performance.now() - t1;
+    rows.push({ name: 'latency model: one hyperv container', value: solo, unit: 'ms', note: '5 ms per host call, 50 ms per guest request' });
+    rows.push({ name: 'latency model: 20 concurrent into one UVM', value: wall, unit: 'ms', note: 'wall time' });
+    rows.push({ name: 'latency model: overlap (20 x one / wall)', value: (20 * solo) / wall, unit: 'x', note: '1 = fully serial, 20 = fully overlapped' });
+    return rows;
+  } finally {
+    b.dispose();
+  }
+}
