@@ -20,7 +20,17 @@
       "cflags_cc": ["-std=c++17", "-O2"],
       "conditions": [
         ["OS=='win'", {
-          "sources": ["native/win/binding.cc"],
+          "sources": [
+            "native/win/async.cc",
+            "native/win/binding.cc",
+            "native/win/computecore.cc",
+            "native/win/computestorage.cc",
+            "native/win/dlls.cc",
+            "native/win/handles.cc",
+            "native/win/paths.cc",
+            "native/win/virtdisk.cc",
+            "native/win/vmcompute.cc"
+          ],
           "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0A00"],
           "libraries": ["computecore.lib", "computestorage.lib", "virtdisk.lib", "delayimp.lib"],
           "msvs_settings": {

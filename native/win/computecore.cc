@@ -225,10 +225,14 @@ Outcome AccessCall(const char* api, HRESULT (WINAPI* fn)(PCWSTR, PCWSTR), const 
 Napi::Value JsOpenComputeSystem(const Napi::CallbackInfo& info) {
   std::wstring id = Utf16Arg(info, 0, "id");
   auto handles = HandlesOf(info.Env());
+  // Always a fresh handle: a compute system re-created under the same id makes
+  // a cached handle stale. It replaces the cached one (closed once unused).
   return Run(info.Env(), Dll::kComputeCore, "HcsOpenComputeSystem", [handles, id] {
-    std::shared_ptr<ComputeSystem> system;
-    Outcome failure;
-    return AcquireSystem(*handles, id, &system, &failure) ? Outcome::Ok() : failure;
+    HCS_SYSTEM h = nullptr;
+    HRESULT hr = HcsOpenComputeSystem(id.c_str(), GENERIC_ALL, &h);
+    if (FAILED(hr)) return Outcome::Fail(HcsFailure("HcsOpenComputeSystem", hr));
+    handles->ReplaceSystem(id, h);
+    return Outcome::Ok();
   });
 }
 

@@ -15,6 +15,15 @@ std::shared_ptr<ComputeSystem> Handles::AddSystem(const std::wstring& id, HCS_SY
   return it->second;
 }
 
+void Handles::ReplaceSystem(const std::wstring& id, HCS_SYSTEM handle) {
+  auto fresh = std::make_shared<ComputeSystem>(handle);
+  std::shared_ptr<ComputeSystem> dropped;  // closed outside the lock
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<ComputeSystem>& slot = systems_[id];
+  dropped = std::move(slot);
+  slot = std::move(fresh);
+}
+
 bool Handles::RemoveSystem(const std::wstring& id) {
   std::shared_ptr<ComputeSystem> dropped;  // closed outside the lock
   std::lock_guard<std::mutex> lock(mutex_);

@@ -37,6 +37,8 @@ class Handles {
   std::shared_ptr<ComputeSystem> FindSystem(const std::wstring& id);
   // Keeps the first handle when two opens of one id race; the other is closed.
   std::shared_ptr<ComputeSystem> AddSystem(const std::wstring& id, HCS_SYSTEM handle);
+  // Caches `handle` for `id`, dropping the one cached before.
+  void ReplaceSystem(const std::wstring& id, HCS_SYSTEM handle);
   bool RemoveSystem(const std::wstring& id);
 
   uint32_t AddDisk(HANDLE handle);

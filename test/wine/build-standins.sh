@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Compiles the stand-in HCS DLLs (test/wine/standins) with mingw-w64 into $1.
+set -euo pipefail
+out=$1
+src=$(cd "$(dirname "$0")/standins" && pwd)
+mkdir -p "$out"
+pids=()
+for dll in computecore computestorage virtdisk vmcompute; do
+  x86_64-w64-mingw32-gcc -O2 -Wall -Wno-unused-function -shared -static-libgcc -s \
+    -o "$out/$dll.dll" "$src/$dll.c" "$src/forward.c" -lws2_32 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
