@@ -5,38 +5,29 @@
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { allocateWindowsResources } from '../../allocate';
-import { InvalidArgumentError } from '../../errors';
 import type { UtilityVm } from '../../host/types';
 import { traceHost } from '../../trace';
-import { action, type JsonOption } from '../action';
+import { action } from '../action';
 import { fields } from '../format';
 import { openMachine, uvmOptionsFor } from '../machine';
 import { StepRecorder, stepsTable } from '../steps';
-import { hostInfo, hostLine, loadSpec } from './spec';
+import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
-interface AllocateOptions extends JsonOption {
-  id?: string;
-  hyperv?: boolean;
-  uvm?: string;
-  root?: string;
-  setup?: boolean;
+interface AllocateOptions extends ContainerOptions {
   release?: boolean;
 }
 
 export function allocateCommand(program: Command): void {
-  program
-    .command('allocate <config>')
-    .description('allocate the container resources of an OCI config.json and print the root, the container document and step timings')
-    .option('--id <id>', 'container id (default: a random GUID, as hcsshim)')
-    .option('--hyperv', 'hypervisor isolation in a new utility VM <id>@vm (options from the spec annotations)')
-    .option('--uvm <id>', 'hypervisor isolation in this existing utility VM')
-    .option('--root <dir>', 'simulated host: the directory holding its drives (default: see README)')
-    .option('--setup', 'simulated host: first create the files the example needs (its setup.json)')
+  containerCommand(
+    program,
+    'allocate',
+    'allocate the container resources of an OCI config.json and print the root, the container document and step timings',
+    'hypervisor isolation in a new utility VM <id>@vm (options from the spec annotations)',
+  )
     .option('--release', 'release everything again before exiting, and time that too')
-    .option('--json', 'print one JSON document')
     .action(
       action(async (io, o: AllocateOptions, configPath: string) => {
-        if (o.hyperv === true && o.uvm !== undefined) throw new InvalidArgumentError('--hyperv and --uvm exclude each other', { op: 'cli.allocate' });
+        checkIsolation(o, 'cli.allocate');
         const machine = openMachine(o.root === undefined ? {} : { root: o.root });
         const info = hostInfo(machine);
         io.note(hostLine(info));

@@ -8,18 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { planWindowsResources } from '../../allocate';
 import { InvalidArgumentError } from '../../errors';
 import type { UtilityVm } from '../../host/types';
-import { action, type JsonOption } from '../action';
+import { action } from '../action';
 import { table } from '../format';
 import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
-import { hostInfo, hostLine, loadSpec } from './spec';
+import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
-interface PlanOptions extends JsonOption {
-  id?: string;
-  hyperv?: boolean;
-  uvm?: string;
-  root?: string;
-  setup?: boolean;
-}
+type PlanOptions = ContainerOptions;
 
 /**
  * The UVM to plan against. `--uvm` opens an existing one (a read). `--hyperv` models a
@@ -42,18 +36,14 @@ async function planningUvm(machine: Machine, o: PlanOptions, id: string, spec: R
 }
 
 export function planCommand(program: Command): void {
-  program
-    .command('plan <config>')
-    .description('validate an OCI config.json and print every call and document allocation would send, in order (no side effects)')
-    .option('--id <id>', 'container id (default: a random GUID, as hcsshim)')
-    .option('--hyperv', 'plan for hypervisor isolation in a new utility VM <id>@vm (modelled, not created)')
-    .option('--uvm <id>', 'plan for hypervisor isolation in this existing utility VM')
-    .option('--root <dir>', 'simulated host: the directory holding its drives (default: see README)')
-    .option('--setup', "simulated host: first create the files the example needs (its setup.json)")
-    .option('--json', 'print one JSON document')
-    .action(
+  containerCommand(
+    program,
+    'plan',
+    'validate an OCI config.json and print every call and document allocation would send, in order (no side effects)',
+    'plan for hypervisor isolation in a new utility VM <id>@vm (modelled, not created)',
+  ).action(
       action(async (io, o: PlanOptions, configPath: string) => {
-        if (o.hyperv === true && o.uvm !== undefined) throw new InvalidArgumentError('--hyperv and --uvm exclude each other', { op: 'cli.plan' });
+        checkIsolation(o, 'cli.plan');
         const addressed = openMachine(o.root === undefined ? {} : { root: o.root });
         const loaded = await loadSpec(io, configPath, o.setup === true, addressed.simulated);
         const id = o.id ?? randomUUID();

@@ -1,9 +1,11 @@
 // What `plan` and `allocate` share: the config file, `--setup`, and the description
 // of the host they ran on.
 
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors';
 import type { SimulatedHost } from '../../host/simulated';
 import type { OciSpec } from '../../spec/types';
-import type { CommandIo } from '../action';
+import type { CommandIo, JsonOption } from '../action';
 import { fields } from '../format';
 import { readJsonObject } from '../input';
 import { readSetupManifest, setupMachine, type Machine, type SetupAction } from '../machine';
@@ -43,4 +45,30 @@ export async function loadSpec(io: CommandIo, configPath: string, setup: boolean
   io.note(`setup: ${made.length} created, ${loaded.setup.length - made.length} already there`);
   if (made.length > 0 && !io.json) io.note(fields(made.map((a) => [a.kind, a.path] as const)).trimEnd().replace(/^/gm, '  '));
   return loaded;
+}
+
+/** The options `plan` and `allocate` share. */
+export interface ContainerOptions extends JsonOption {
+  id?: string;
+  hyperv?: boolean;
+  uvm?: string;
+  root?: string;
+  setup?: boolean;
+}
+
+/** `<name> <config>` with the options every container command takes; `hyperv` words the --hyperv help. */
+export function containerCommand(program: Command, name: string, description: string, hyperv: string): Command {
+  return program
+    .command(`${name} <config>`)
+    .description(description)
+    .option('--id <id>', 'container id (default: a random GUID, as hcsshim)')
+    .option('--hyperv', hyperv)
+    .option('--uvm <id>', 'hypervisor isolation in this existing utility VM')
+    .option('--root <dir>', 'simulated host: the directory holding its drives (default: see README)')
+    .option('--setup', 'simulated host: first create the files the example needs (its setup.json)')
+    .option('--json', 'print one JSON document');
+}
+
+export function checkIsolation(o: ContainerOptions, op: string): void {
+  if (o.hyperv === true && o.uvm !== undefined) throw new InvalidArgumentError('--hyperv and --uvm exclude each other', { op });
 }
