@@ -24,7 +24,7 @@ import { setupMounts } from './mounts/setup';
 import { Resources } from './resources';
 import type { OciSpec, OciWindowsDevice } from './spec/types';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
-import { traceStep, withTraceContext } from './trace';
+import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
 
 export interface SchemaVersionRequest {
@@ -46,6 +46,8 @@ export interface AllocateOptions {
   schemaVersion?: SchemaVersionRequest;
   /** Aborts between steps with ERR_ABORTED; what was acquired is released. */
   signal?: AbortSignal;
+  /** A pino-compatible logger: every step and host call is logged (debug; failures warn). */
+  logger?: Logger;
 }
 
 export type PlanOptions = Omit<AllocateOptions, 'signal'>;
@@ -158,10 +160,12 @@ function validate(o: PlanOptions): Context {
  * the step's error is thrown — with the rollback's failures appended when it failed too.
  */
 export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
-  return withTraceContext({ containerId: o.id }, async () => {
+  const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
+  return withTraceContext(trace, async () => {
     const signal = o.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
-    const c = await traceStep('validate', 'step', async () => validate(o));
+    // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
+    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: traceHost(o.host) }));
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { allocateWindowsResources } from '../../allocate';
 import type { UtilityVm } from '../../host/types';
-import { traceHost } from '../../trace';
 import { action } from '../action';
 import { fields } from '../format';
 import { openMachine, uvmOptionsFor } from '../machine';
@@ -41,14 +40,14 @@ export function allocateCommand(program: Command): void {
           io.note(`created utility VM ${uvm.id}`);
         }
 
-        // Host calls are traced here, UVM calls by the engine (lib/uvm): together the
-        // trace holds every call the host receives, which the timing table shows.
+        // The engine traces every call the host receives (host calls in lib/allocate,
+        // UVM calls in lib/uvm); the timing table is built from that trace.
         const recorder = new StepRecorder(io.progress);
         const before = machine.simulated?.calls.length ?? 0;
         let steps;
         let allocation;
         try {
-          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: traceHost(machine.host), ...(uvm === undefined ? {} : { uvm }) });
+          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
           if (o.release === true) await allocation.resources.release({ all: true });
         } finally {
           steps = recorder.stop();
