@@ -48,6 +48,9 @@ const current = new AsyncLocalStorage<TraceOptions>();
 
 /** Run `fn` with `options` as the trace context of every step and call inside it. */
 export function withTraceContext<T>(options: TraceOptions, fn: () => Promise<T>): Promise<T> {
+  // Entering an AsyncLocalStorage context turns on promise hooks for the process;
+  // with nobody listening there is nothing to attribute, so skip that cost.
+  if (!channel.hasSubscribers && options.logger === undefined) return fn();
   return current.run(options, fn);
 }
 
