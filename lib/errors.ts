@@ -94,109 +94,35 @@ export class WcowError extends Error {
   }
 }
 
-export class InvalidSpecError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_INVALID_SPEC', message, details);
-  }
+/** A WcowError class with a fixed code (and optionally a default message, hcsshim's text). */
+function coded(code: WcowErrorCode, defaultMessage?: string) {
+  return class extends WcowError {
+    constructor(message: string = defaultMessage ?? code, details?: WcowErrorDetails) {
+      super(code, message, details);
+    }
+  };
 }
 
-export class InvalidMountError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_INVALID_MOUNT', message, details);
-  }
-}
-
-export class UnsupportedMountTypeError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_UNSUPPORTED_MOUNT_TYPE', message, details);
-  }
-}
-
-export class InvalidArgumentError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_INVALID_ARGUMENT', message, details);
-  }
-}
-
-export class ScsiNoSlotError extends WcowError {
-  constructor(message = 'no available location', details?: WcowErrorDetails) {
-    super('ERR_SCSI_NO_SLOT', message, details);
-  }
-}
-
-export class WritableShareDeniedError extends WcowError {
-  constructor(message = 'adding writable shares is denied: operation denied', details?: WcowErrorDetails) {
-    super('ERR_WRITABLE_SHARE_DENIED', message, details);
-  }
-}
-
-export class OperationDeniedError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_OPERATION_DENIED', message, details);
-  }
-}
-
+export class InvalidSpecError extends coded('ERR_INVALID_SPEC') {}
+export class InvalidMountError extends coded('ERR_INVALID_MOUNT') {}
+export class UnsupportedMountTypeError extends coded('ERR_UNSUPPORTED_MOUNT_TYPE') {}
+export class InvalidArgumentError extends coded('ERR_INVALID_ARGUMENT') {}
+export class ScsiNoSlotError extends coded('ERR_SCSI_NO_SLOT', 'no available location') {}
+export class WritableShareDeniedError extends coded('ERR_WRITABLE_SHARE_DENIED', 'adding writable shares is denied: operation denied') {}
+export class OperationDeniedError extends coded('ERR_OPERATION_DENIED') {}
 /** A failed HCS / vmcompute / virtdisk call (carries `hresult` and `result`). */
-export class HcsError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_HCS', message, details);
-  }
-}
-
+export class HcsError extends coded('ERR_HCS') {}
 /** A failed request to, or process in, the utility VM's guest. */
-export class GuestError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_GUEST', message, details);
-  }
-}
-
-export class NotFoundError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_NOT_FOUND', message, details);
-  }
-}
-
-export class AlreadyExistsError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_ALREADY_EXISTS', message, details);
-  }
-}
-
-export class PlatformUnsupportedError extends WcowError {
-  constructor(message = 'the Windows Host Compute Service is not available on this platform', details?: WcowErrorDetails) {
-    super('ERR_PLATFORM_UNSUPPORTED', message, details);
-  }
-}
-
-export class AbortedError extends WcowError {
-  constructor(message = 'the operation was aborted', details?: WcowErrorDetails) {
-    super('ERR_ABORTED', message, details);
-  }
-}
-
-export class VhdxExistsError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_VHDX_EXISTS', message, details);
-  }
-}
-
-export class VhdxCorruptError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_VHDX_CORRUPT', message, details);
-  }
-}
-
-export class IoError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_IO', message, details);
-  }
-}
-
-export class JournalError extends WcowError {
-  constructor(message: string, details?: WcowErrorDetails) {
-    super('ERR_JOURNAL', message, details);
-  }
-}
+export class GuestError extends coded('ERR_GUEST') {}
+export class NotFoundError extends coded('ERR_NOT_FOUND') {}
+export class AlreadyExistsError extends coded('ERR_ALREADY_EXISTS') {}
+export class PlatformUnsupportedError extends coded('ERR_PLATFORM_UNSUPPORTED', 'the Windows Host Compute Service is not available on this platform') {}
+export class AbortedError extends coded('ERR_ABORTED', 'the operation was aborted') {}
+export class VhdxExistsError extends coded('ERR_VHDX_EXISTS') {}
+export class VhdxCorruptError extends coded('ERR_VHDX_CORRUPT') {}
+export class IoError extends coded('ERR_IO') {}
+export class JournalError extends coded('ERR_JOURNAL') {}
+class InternalError extends coded('ERR_INTERNAL') {}
 
 /**
  * Release ran to the end and some steps failed: `errors` holds every failure,
@@ -223,21 +149,14 @@ const constructors: Record<WcowErrorCode, new (message: string, details?: WcowEr
   ERR_NOT_FOUND: NotFoundError,
   ERR_ALREADY_EXISTS: AlreadyExistsError,
   ERR_PLATFORM_UNSUPPORTED: PlatformUnsupportedError,
-  ERR_RELEASE: class extends WcowError {
-    constructor(message: string, details?: WcowErrorDetails) {
-      super('ERR_RELEASE', message, details);
-    }
-  },
+  // A release failure rebuilt from its message alone (errorFor/wrap): no `errors` list.
+  ERR_RELEASE: coded('ERR_RELEASE'),
   ERR_ABORTED: AbortedError,
   ERR_VHDX_EXISTS: VhdxExistsError,
   ERR_VHDX_CORRUPT: VhdxCorruptError,
   ERR_IO: IoError,
   ERR_JOURNAL: JournalError,
-  ERR_INTERNAL: class extends WcowError {
-    constructor(message: string, details?: WcowErrorDetails) {
-      super('ERR_INTERNAL', message, details);
-    }
-  },
+  ERR_INTERNAL: InternalError,
 };
 
 /** A new error of the same class as `code`. */
