@@ -3,3 +3,7 @@ export { ReleaseGuard, closer } from './closer';
 export type { Closer, JsonValue, ResourceRecord } from './closer';
 export { Resources } from './resources';
 export type { ResourcesJson } from './resources';
+export { Journal, readJournal } from './journal';
+export type { JournalState, Owner, Undo } from './journal';
+export { recover } from './recover';
+export type { RecoverOptions, RecoverReport, RecoveredJournal, RecoverAction } from './recover';

@@ -4,6 +4,7 @@
 
 import { ReleaseError, asWcowError } from '../errors';
 import type { Closer, ResourceRecord } from './closer';
+import { withJournal, type Journal } from './journal/journal';
 
 export interface ResourcesJson {
   id: string;
@@ -18,6 +19,7 @@ export class Resources {
   containerRootInUvm?: string;
   #closers: Closer[] = [];
   #layers: Closer | undefined;
+  #journal: Journal | undefined;
 
   constructor(id: string) {
     this.id = id;
@@ -37,6 +39,27 @@ export class Resources {
     return this.#layers;
   }
 
+  /**
+   * The container's crash journal (allocateWindowsResources({ journal })): release records
+   * its removals there and deletes it once nothing is left (DESIGN difference 8).
+   */
+  get journal(): Journal | undefined {
+    return this.#journal;
+  }
+
+  set journal(journal: Journal | undefined) {
+    this.#journal = journal;
+  }
+
+  /**
+   * Hand what is left over to recover(): the journal is marked abandoned, so recover
+   * releases it although this process lives (a rollback that failed leaves the caller
+   * no Resources to retry with).
+   */
+  async abandon(): Promise<void> {
+    await this.#journal?.abandon();
+  }
+
   /** The closers not yet released, in add order. */
   get closers(): readonly Closer[] {
     return [...this.#closers];
@@ -54,8 +77,11 @@ export class Resources {
    * closers are dropped; failed ones stay, so another call retries exactly those, and a call
    * after a complete release does nothing.
    */
-  async release(options: { all?: boolean } = {}): Promise<void> {
-    const all = options.all ?? false;
+  release(options: { all?: boolean } = {}): Promise<void> {
+    return withJournal(this.#journal, () => this.#release(options.all ?? false));
+  }
+
+  async #release(all: boolean): Promise<void> {
     const errors: Error[] = [];
     const pending = [...this.#closers].reverse();
     for (const c of pending) {
@@ -77,6 +103,10 @@ export class Resources {
       }
     }
     if (errors.length > 0) throw new ReleaseError(errors, undefined, { op: 'resources.release', resource: this.id });
+    if (this.#closers.length === 0 && this.#layers === undefined && this.#journal !== undefined) {
+      await this.#journal.remove();
+      this.#journal = undefined;
+    }
   }
 
   toJSON(): ResourcesJson {

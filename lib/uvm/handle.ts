@@ -4,6 +4,7 @@
 // failed release can be retried, and the retry must not count the reference down again.
 
 import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
+import { holdReference } from '../resources/journal/decorate';
 
 export abstract class RefHandle<E> implements Closer {
   abstract readonly kind: string;
@@ -31,5 +32,34 @@ export abstract class RefHandle<E> implements Closer {
     const held = this.#holdsReference;
     this.#holdsReference = false;
     return held;
+  }
+}
+
+/**
+ * Journals a reference taken without an HCS call (a reused entry): no call, but the
+ * container now holds the entry, and its journal must be able to undo it if the creator
+ * releases and then the process dies (DESIGN difference 8).
+ */
+export class Hold {
+  #failure: { error: unknown } | undefined;
+
+  /** Queue the journal record at once (inside the entry's lane, before another release can run); never throws. */
+  async record(handle: RefHandle<unknown>): Promise<void> {
+    try {
+      await holdReference(handle.describe());
+    } catch (error) {
+      this.#failure = { error };
+    }
+  }
+
+  /**
+   * If the journal could not record the reference, give it back and fail: a reference that
+   * nobody could undo after a crash is not handed out. Called outside the entry's lane,
+   * which the release takes.
+   */
+  async settle(handle: RefHandle<unknown>): Promise<void> {
+    if (this.#failure === undefined) return;
+    await handle.release().catch(() => undefined);
+    throw this.#failure.error;
   }
 }

@@ -7,8 +7,9 @@ import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../hcs/constants';
 import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../hcs/documents';
 import type { AttachmentType } from '../hcs/schema';
 import type { ResourceRecord } from '../resources/closer';
+import { dropReference } from '../resources/journal/decorate';
 import type { UvmBackend } from './backend';
-import { RefHandle } from './handle';
+import { Hold, RefHandle } from './handle';
 
 export interface ScsiAddOptions {
   /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
@@ -96,8 +97,17 @@ export class ScsiManager {
       // Reuse by exact host path only: the first caller's uvmPath, readOnly and type win
       // (mounts §4.4). The count is taken before waiting so a release cannot slip in.
       existing.refCount++;
-      await existing.ready; // joining an in-flight add: its error is ours too
-      return new ScsiMount(this, existing);
+      const mount = new ScsiMount(this, existing);
+      const hold = new Hold();
+      await hold.record(mount);
+      await hold.settle(mount);
+      try {
+        await existing.ready; // joining an in-flight add: its error is ours too
+      } catch (err) {
+        await dropReference(mount.describe());
+        throw err;
+      }
+      return mount;
     }
     const attachment = this.#allocate(o);
     attachment.ready = this.#attach(attachment);
@@ -249,8 +259,12 @@ export class ScsiMount extends RefHandle<ScsiAttachment> {
    */
   protected async releaseReference(countDown: () => boolean): Promise<void> {
     const a = this.entry;
-    if (countDown()) a.refCount--;
-    if (a.refCount > 0 || !this.#manager.attached(a)) return;
+    const counted = countDown();
+    if (counted) a.refCount--;
+    if (a.refCount > 0 || !this.#manager.attached(a)) {
+      if (counted) await dropReference(this.describe());
+      return;
+    }
     try {
       await this.#manager.detach(a);
     } catch (err) {

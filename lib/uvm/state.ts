@@ -16,6 +16,7 @@ import {
 } from '../hcs/documents';
 import type { HvSocketServiceConfig, ModifySettingRequest, VirtualSmbShareOptions } from '../hcs/schema';
 import type { ExecResult, Host, UtilityVm } from '../host/types';
+import { journalUtilityVm } from '../resources/journal/decorate';
 import { traceUtilityVm } from '../trace';
 import type { UvmBackend } from './backend';
 import { modifyUvm, type ModifyOptions } from './modify';
@@ -41,7 +42,10 @@ export class UvmState implements UvmBackend {
   readonly id: string;
   readonly uvm: UtilityVm;
   readonly host: Host;
-  /** The calls go through a traced view of the UVM (lib/trace: one per UVM, made here). */
+  /**
+   * The calls go through a traced and journaled view of the UVM (lib/trace, lib/resources/journal:
+   * one per UVM, made here); each call is journaled for the container whose scope it runs in.
+   */
   readonly #calls: UtilityVm;
   #containerCounter = 0;
   #mountCounter = 0;
@@ -53,7 +57,7 @@ export class UvmState implements UvmBackend {
     this.id = uvm.id;
     this.uvm = uvm;
     this.host = host;
-    this.#calls = traceUtilityVm(uvm);
+    this.#calls = journalUtilityVm(traceUtilityVm(uvm));
     this.#scsi = new ScsiManager(this);
     this.#vsmb = new VsmbManager(this, () => uvm.noWritableFileShares);
     this.#vpci = new VpciManager(this);

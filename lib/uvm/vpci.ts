@@ -7,8 +7,9 @@ import { NotFoundError, wrap } from '../errors';
 import { VMBUS_CHANNEL_TYPE, VMBUS_ENUMERATOR } from '../hcs/constants';
 import { virtualPciAdd, virtualPciRemove } from '../hcs/documents';
 import type { ResourceRecord } from '../resources/closer';
+import { dropReference } from '../resources/journal/decorate';
 import type { UvmBackend } from './backend';
-import { RefHandle } from './handle';
+import { Hold, RefHandle } from './handle';
 import { Lanes } from './lanes';
 
 /** One assignment (internal to lib/uvm). */
@@ -46,13 +47,16 @@ export class VpciManager {
    * as devices.AddDevice wraps it, `failed to assign device <id> of type <t> to pod <uvm>: <e>`;
    * without, it is returned as AssignDevice returns it.
    */
-  assign(pciId: string, index: number, idType?: string): Promise<VpciDevice> {
+  async assign(pciId: string, index: number, idType?: string): Promise<VpciDevice> {
     const key = this.#key(pciId, index);
-    return this.#lanes.run(key, async () => {
+    const hold = new Hold();
+    const device = await this.#lanes.run(key, async () => {
       const existing = this.#devices.get(key);
       if (existing !== undefined) {
         existing.refCount++;
-        return new VpciDevice(this, existing);
+        const reused = new VpciDevice(this, existing);
+        await hold.record(reused);
+        return reused;
       }
       const entry: VpciEntry = { pciId, index, vmBusGuid: randomUUID(), refCount: 1 };
       try {
@@ -64,6 +68,8 @@ export class VpciManager {
       this.#devices.set(key, entry);
       return new VpciDevice(this, entry);
     });
+    await hold.settle(device);
+    return device;
   }
 
   /**
@@ -89,7 +95,9 @@ export class VpciManager {
   /** A handle's release: count down (once per handle, even across retries), Remove at 0. */
   release(entry: VpciEntry, countDown: () => boolean): Promise<void> {
     return this.#lanes.run(this.#key(entry.pciId, entry.index), async () => {
-      if (countDown()) entry.refCount--;
+      const counted = countDown();
+      if (counted) entry.refCount--;
+      if (counted && entry.refCount > 0) await dropReference({ kind: 'vpci', uvmId: this.#vm.id, vmBusGuid: entry.vmBusGuid });
       await this.#removeAtZero(entry);
     });
   }

@@ -10,8 +10,9 @@ import type { ModifySettingRequest, VirtualSmbShare, VirtualSmbShareOptions } fr
 import type { HostStat } from '../host/types';
 import * as winpath from '../host/winpath';
 import type { ResourceRecord } from '../resources/closer';
+import { dropReference } from '../resources/journal/decorate';
 import type { UvmBackend } from './backend';
-import { RefHandle } from './handle';
+import { Hold, RefHandle } from './handle';
 import { Lanes } from './lanes';
 
 /** One share in the UVM, shared by every add with the same key (internal to lib/uvm). */
@@ -101,7 +102,8 @@ export class VsmbManager {
     // interface does not offer; on those builds pass NoDirectmap in the options instead.
     const key = shareKey(dir, flags.ReadOnly === true);
     const map = this.#map(isDirShare);
-    return this.#lanes.run(this.#laneKey(isDirShare, key), async () => {
+    const hold = new Hold();
+    const share = await this.#lanes.run(this.#laneKey(isDirShare, key), async () => {
       let entry = map.get(key);
       let requestType: 'Add' | 'Update' = 'Update';
       if (entry === undefined) {
@@ -121,8 +123,12 @@ export class VsmbManager {
       entry.refCount++;
       entry.options = flags;
       map.set(key, entry);
-      return new VsmbShare(this, entry);
+      const added = new VsmbShare(this, entry);
+      if (requestType === 'Update') await hold.record(added);
+      return added;
     });
+    await hold.settle(share);
+    return share;
   }
 
   /** GetVSMBUvmPath (vsmb.go:279-304; mounts §5.3). */
@@ -144,9 +150,13 @@ export class VsmbManager {
   remove(entry: VsmbEntry, countDown: () => boolean): Promise<void> {
     return this.#lanes.run(this.#laneKey(entry.isDirShare, entry.key), async () => {
       await statHostPath(this.#vm, entry.hostPath, 'vsmb.remove');
-      if (countDown()) entry.refCount--;
+      const counted = countDown();
+      if (counted) entry.refCount--;
       const map = this.#map(entry.isDirShare);
-      if (entry.refCount > 0 || map.get(entry.key) !== entry) return;
+      if (entry.refCount > 0 || map.get(entry.key) !== entry) {
+        if (counted) await dropReference({ kind: 'vsmb', uvmId: this.#vm.id, name: entry.name });
+        return;
+      }
       const doc = vsmbShareRemove(entry.name);
       try {
         await this.#vm.modify(doc);

@@ -1,0 +1,86 @@
+// The journal's view of the calls: a Host and a UtilityVm whose state-changing calls are
+// recorded in the journal of the current scope (journal.ts) — before the call when it may
+// create something, after it when it removed something. Without a journal in scope a call
+// costs one lookup. lib/uvm wraps each UVM once; allocate wraps the host.
+
+import type { Host, UtilityVm } from '../../host/types';
+import { currentJournal } from './journal';
+import { guestEffect, handleUndos, modifyEffect, serviceEffect, type Effect } from './undo';
+import type { ResourceRecord } from '../closer';
+
+async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Promise<T> {
+  const journal = currentJournal();
+  if (journal === undefined || effect === undefined) return call();
+  if (effect.kind === 'remove') {
+    const value = await call();
+    await journal.removed(effect.undo);
+    return value;
+  }
+  const n = await journal.acquire(effect.undo);
+  let value: T;
+  try {
+    value = await call();
+  } catch (err) {
+    await journal.done(n, false);
+    throw err;
+  }
+  await journal.done(n, true);
+  return value;
+}
+
+/** Per method: the effect of a call with these arguments (same parameters as the method). */
+type Effects<T> = {
+  [K in keyof T]?: T[K] extends (...args: infer A) => Promise<unknown> ? (...args: A) => Effect | undefined : never;
+};
+
+function intercept<T extends object>(target: T, effects: Effects<T>): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver) as unknown;
+      const effectOf = effects[prop as keyof T] as ((...args: unknown[]) => Effect | undefined) | undefined;
+      if (effectOf === undefined || typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      return (...args: unknown[]) => record(effectOf(...args), () => method.apply(obj, args));
+    },
+  });
+}
+
+/** A UtilityVm whose HcsModifyComputeSystem and guest requests are journaled. */
+export function journalUtilityVm(uvm: UtilityVm): UtilityVm {
+  return intercept<UtilityVm>(uvm, {
+    modify: (req) => modifyEffect(uvm.id, req),
+    guestRequest: (req) => guestEffect(uvm.id, req),
+  });
+}
+
+/** A Host whose layer activation/preparation and CCG instance calls are journaled. */
+export function journalHost(host: Host): Host {
+  return intercept<Host>(host, {
+    activateLayer: (path) => ({ kind: 'acquire', undo: { op: 'layer.deactivate', path } }),
+    deactivateLayer: (path) => ({ kind: 'remove', undo: { op: 'layer.deactivate', path } }),
+    prepareLayer: (path) => ({ kind: 'acquire', undo: { op: 'layer.unprepare', path } }),
+    unprepareLayer: (path) => ({ kind: 'remove', undo: { op: 'layer.unprepare', path } }),
+    modifyServiceSettings: (req) => serviceEffect(req),
+  });
+}
+
+// A reference taken or dropped without an HCS call (lib/uvm's refcounted entries). Container
+// B reusing a share A's call created must be able to undo it after A released its reference.
+
+/**
+ * Record that the current container holds one more reference to what `r` describes. Every
+ * write is queued before this returns its promise, so a journal removed meanwhile (after the
+ * creator's release) waits for them (Journal.remove).
+ */
+export async function holdReference(r: ResourceRecord): Promise<void> {
+  const journal = currentJournal();
+  if (journal === undefined) return;
+  await Promise.all(handleUndos(r).map((u) => journal.acquire(u)));
+}
+
+/** Record that the current container gave up one reference to `r` (the entry stays for its other holders). */
+export async function dropReference(r: ResourceRecord): Promise<void> {
+  const journal = currentJournal();
+  if (journal === undefined) return;
+  await Promise.all(handleUndos(r).map((u) => journal.dropped(u)));
+}

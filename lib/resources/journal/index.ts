@@ -1,0 +1,9 @@
+// The crash journal (DESIGN difference 8): see README.md.
+export { Journal, currentJournal, journalScope, withJournal } from './journal';
+export type { Entry } from './journal';
+export { journalHost, journalUtilityVm, holdReference, dropReference } from './decorate';
+export { readJournal } from './replay';
+export type { Held, JournalState } from './replay';
+export { currentOwner, isAlive } from './owner';
+export type { Owner } from './owner';
+export type { Undo } from './undo';

@@ -1,0 +1,150 @@
+// What the crash journal knows how to undo, and how a call or a handle becomes a journal
+// entry. An Undo is everything another process needs to take one resource back: the UVM id
+// and the LUN, share name, pipe path, VMBus GUID, service id, container root, layer path or
+// CCG instance id — never a document as sent (the CCG AddInstance document carries the
+// credential spec; see README.md "Secrets").
+
+import { SCSI_CONTROLLER_GUIDS } from '../../hcs/constants';
+import { VSMB_SHARES_PATH } from '../../hcs/resourcepaths';
+import type { GuestModificationRequest, ModifySettingRequest, ServiceModificationRequest } from '../../hcs/schema';
+import type { ResourceRecord } from '../closer';
+
+export type Undo =
+  | { op: 'scsi.remove'; uvmId: string; controller: number; lun: number }
+  | { op: 'guest.disk.remove'; uvmId: string; containerPath: string; lun: number }
+  | { op: 'vsmb.remove'; uvmId: string; name: string }
+  | { op: 'pipe.remove'; uvmId: string; hostPath: string }
+  | { op: 'vpci.remove'; uvmId: string; vmBusGuid: string }
+  | { op: 'hvsocket.remove'; uvmId: string; serviceId: string }
+  | { op: 'combined-layers.remove'; uvmId: string; containerRootPath: string }
+  | { op: 'layer.unprepare'; path: string }
+  | { op: 'layer.deactivate'; path: string }
+  | { op: 'ccg.remove'; id: string };
+
+/**
+ * The identity of what an Undo takes back. Two journals naming the same key hold the same
+ * resource (a share one container added and another reused): recover undoes it once.
+ * Windows paths and names compare case-insensitively, as HCS and vmcompute compare them.
+ */
+export function keyOf(u: Undo): string {
+  switch (u.op) {
+    case 'scsi.remove':
+      return `scsi|${u.uvmId}|${u.controller}:${u.lun}`;
+    case 'guest.disk.remove':
+      return `guest.disk|${u.uvmId}|${u.lun}`;
+    case 'vsmb.remove':
+      return `vsmb|${u.uvmId}|${u.name.toLowerCase()}`;
+    case 'pipe.remove':
+      return `pipe|${u.uvmId}|${u.hostPath.toLowerCase()}`;
+    case 'vpci.remove':
+      return `vpci|${u.uvmId}|${u.vmBusGuid.toLowerCase()}`;
+    case 'hvsocket.remove':
+      return `hvsocket|${u.uvmId}|${u.serviceId.toLowerCase()}`;
+    case 'combined-layers.remove':
+      return `combined-layers|${u.uvmId}|${u.containerRootPath.toLowerCase()}`;
+    case 'layer.unprepare':
+      return `layer.prepare|${u.path.toLowerCase()}`;
+    case 'layer.deactivate':
+      return `layer.activate|${u.path.toLowerCase()}`;
+    case 'ccg.remove':
+      return `ccg|${u.id}`;
+  }
+}
+
+/**
+ * vmcompute counts activations (ActivateLayer twice needs DeactivateLayer twice), so a
+ * journal's activations of one layer are undone one by one; everything else exists once
+ * and one removal takes it away whoever added it.
+ */
+export function isCounted(u: Undo): boolean {
+  return u.op === 'layer.deactivate';
+}
+
+/**
+ * What a state-changing call does to the resources a journal tracks:
+ * `acquire` — it may create the resource (recorded before the call, undone if the process dies);
+ * `remove` — it takes the resource away (recorded after it succeeded).
+ * Calls that change nothing a release would undo (MkdirAll, CreateSandboxLayer,
+ * GrantVmAccess, guest processes, a VSMB Update) have no effect here.
+ */
+export interface Effect {
+  kind: 'acquire' | 'remove';
+  undo: Undo;
+}
+
+const SCSI_PATH = /^VirtualMachine\/Devices\/Scsi\/([^/]+)\/Attachments\/(\d+)$/;
+const PIPE_PREFIX = 'VirtualMachine/Devices/MappedPipes/';
+const VPCI_PREFIX = 'VirtualMachine/Devices/VirtualPci/';
+const HVSOCKET_PREFIX = 'VirtualMachine/Devices/HvSocket/HvSocketConfig/ServiceTable/';
+
+function effect(requestType: string | undefined, undo: Undo, acquireOn: readonly string[] = ['Add']): Effect | undefined {
+  if (requestType !== undefined && acquireOn.includes(requestType)) return { kind: 'acquire', undo };
+  if (requestType === 'Remove') return { kind: 'remove', undo };
+  return undefined;
+}
+
+/** HcsModifyComputeSystem (the host part; lib/uvm always splits off the guest part). */
+export function modifyEffect(uvmId: string, req: ModifySettingRequest): Effect | undefined {
+  const path = req.ResourcePath ?? '';
+  const scsi = SCSI_PATH.exec(path);
+  if (scsi !== null) {
+    const controller = SCSI_CONTROLLER_GUIDS.indexOf(scsi[1] as (typeof SCSI_CONTROLLER_GUIDS)[number]);
+    return effect(req.RequestType, { op: 'scsi.remove', uvmId, controller, lun: Number(scsi[2]) });
+  }
+  if (path === VSMB_SHARES_PATH) {
+    const name = (req.Settings as { Name?: string } | undefined)?.Name ?? '';
+    // An Update grows a file share someone holds already: the handle records that hold.
+    return effect(req.RequestType, { op: 'vsmb.remove', uvmId, name });
+  }
+  if (path.startsWith(PIPE_PREFIX)) return effect(req.RequestType, { op: 'pipe.remove', uvmId, hostPath: path.slice(PIPE_PREFIX.length) });
+  if (path.startsWith(VPCI_PREFIX)) return effect(req.RequestType, { op: 'vpci.remove', uvmId, vmBusGuid: path.slice(VPCI_PREFIX.length) });
+  if (path.startsWith(HVSOCKET_PREFIX)) {
+    // UpdateHvSocketService creates the entry when it is absent (hvsocket.go:13-22).
+    return effect(req.RequestType, { op: 'hvsocket.remove', uvmId, serviceId: path.slice(HVSOCKET_PREFIX.length) }, ['Add', 'Update']);
+  }
+  return undefined;
+}
+
+/** A GCS ModifySettings request. */
+export function guestEffect(uvmId: string, req: GuestModificationRequest): Effect | undefined {
+  const s = (req.Settings ?? {}) as { ContainerPath?: string; Lun?: number; ContainerRootPath?: string };
+  if (req.ResourceType === 'MappedVirtualDisk') {
+    return effect(req.RequestType, { op: 'guest.disk.remove', uvmId, containerPath: s.ContainerPath ?? '', lun: s.Lun ?? 0 });
+  }
+  if (req.ResourceType === 'CombinedLayers') {
+    return effect(req.RequestType, { op: 'combined-layers.remove', uvmId, containerRootPath: s.ContainerRootPath ?? '' });
+  }
+  return undefined;
+}
+
+/** HcsModifyServiceSettings: only the instance id is kept, never OperationDetails.CredentialSpec. */
+export function serviceEffect(req: ServiceModificationRequest): Effect | undefined {
+  const id = (req.Settings?.OperationDetails as { Id?: string } | undefined)?.Id;
+  if (req.PropertyType !== 'ContainerCredentialGuard' || id === undefined) return undefined;
+  const op = req.Settings?.Operation;
+  if (op === 'AddInstance') return { kind: 'acquire', undo: { op: 'ccg.remove', id } };
+  if (op === 'RemoveInstance') return { kind: 'remove', undo: { op: 'ccg.remove', id } };
+  return undefined;
+}
+
+/**
+ * The undos of one reference a handle holds (lib/uvm ScsiMount, VsmbShare, VpciDevice
+ * `describe()`): a reused attachment is also the guest's mount of it.
+ */
+export function handleUndos(r: ResourceRecord): Undo[] {
+  const uvmId = r.uvmId ?? '';
+  switch (r.kind) {
+    case 'scsi': {
+      const lun = Number(r.lun);
+      const scsi: Undo = { op: 'scsi.remove', uvmId, controller: Number(r.controller), lun };
+      const uvmPath = typeof r.uvmPath === 'string' ? r.uvmPath : '';
+      return uvmPath === '' ? [scsi] : [scsi, { op: 'guest.disk.remove', uvmId, containerPath: uvmPath, lun }];
+    }
+    case 'vsmb':
+      return [{ op: 'vsmb.remove', uvmId, name: String(r.name) }];
+    case 'vpci':
+      return [{ op: 'vpci.remove', uvmId, vmBusGuid: String(r.vmBusGuid) }];
+    default:
+      return [];
+  }
+}

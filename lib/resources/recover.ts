@@ -1,0 +1,341 @@
+// recover(): release what killed processes left behind, from their crash journals
+// (DESIGN difference 8; journal/README.md). hcsshim keeps its release list only in memory:
+// when the shim dies, whatever it had added to HCS stays until the UVM or vmcompute goes.
+
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { JournalError, asWcowError, formatHresult, type WcowError } from '../errors';
+import {
+  ccgRemoveInstance,
+  combinedLayersRemove,
+  hvSocketServiceRemove,
+  mappedPipeRemove,
+  mappedVirtualDiskGuest,
+  scsiAttachmentRemove,
+  virtualPciRemove,
+  vsmbShareRemove,
+} from '../hcs/documents';
+import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } from '../hcs/errors';
+import type { Host, UtilityVm } from '../host/types';
+import type { Logger } from '../trace';
+import { JOURNAL_SUFFIX, syncDirectory } from './journal/journal';
+import { currentOwner, isAlive, type Owner } from './journal/owner';
+import { readJournal, type JournalState } from './journal/replay';
+import { isCounted, type Undo } from './journal/undo';
+
+export interface RecoverOptions {
+  /** A directory of journals: every journal in it whose owner is gone. */
+  dir?: string;
+  /** One journal file (its owner must be gone too, or have abandoned it). */
+  journal?: string;
+  host: Host;
+  /** Told about every undo and failure (resource identities only, never documents). */
+  logger?: Logger;
+}
+
+export interface RecoveredJournal {
+  path: string;
+  /** The container id. */
+  id: string;
+  owner: Owner;
+  /**
+   * `live`: the owner still runs, not touched. `recovered`: everything undone (or left to a
+   * live holder), file deleted. `incomplete`: some undo failed, file kept for the next run.
+   * `corrupt`: unreadable, kept.
+   */
+  status: 'live' | 'recovered' | 'incomplete' | 'corrupt';
+}
+
+export interface RecoverAction {
+  /** What was undone, e.g. `vsmb.remove`. */
+  op: Undo['op'];
+  /** The resource: `uvm id` + LUN / share name / …, or the layer path or CCG instance id. */
+  resource: string;
+  /** The dead journals that held it (undone once for all of them). */
+  journals: string[];
+  /** `removed`, or `already-gone` when HCS no longer had it (a call that never happened, a crash after the removal). */
+  outcome: 'removed' | 'already-gone';
+}
+
+export interface RecoverReport {
+  journals: RecoveredJournal[];
+  undone: RecoverAction[];
+  /** Held by a dead journal and by a live one: left to the live container. */
+  keptForLive: { op: Undo['op']; resource: string }[];
+  /** Undos that failed; their journals are kept, so another recover() retries them. */
+  errors: WcowError[];
+}
+
+/** HRESULTs that mean "not there": the undo's work is done already. */
+const GONE = new Set(
+  [0x80070490 | 0, ERROR_FILE_NOT_FOUND_HR, 0x80070003 | 0, HCS_E_SYSTEM_NOT_FOUND].map((h) => formatHresult(h)),
+);
+/** vmcompute answers HCS_E_INVALID_STATE for unpreparing a layer that is not prepared, deactivating one that is not active. */
+const LAYER_GONE = formatHresult(HCS_E_INVALID_STATE);
+
+function isGone(undo: Undo, err: WcowError): boolean {
+  if (err.code === 'ERR_NOT_FOUND') return true;
+  if (err.hresult === undefined) return false;
+  if (GONE.has(err.hresult)) return true;
+  return (undo.op === 'layer.unprepare' || undo.op === 'layer.deactivate') && err.hresult === LAYER_GONE;
+}
+
+/**
+ * Dependents before what they depend on: the guest's union of layers before the scratch
+ * disk and the layer shares; the guest's mount of a disk before its attachment; the prepare
+ * of a layer before its activation. Within a rank, newest first (reverse acquisition order).
+ */
+const RANK: Record<Undo['op'], number> = {
+  'combined-layers.remove': 0,
+  'guest.disk.remove': 1,
+  'scsi.remove': 2,
+  'vsmb.remove': 3,
+  'pipe.remove': 4,
+  'vpci.remove': 5,
+  'hvsocket.remove': 6,
+  'ccg.remove': 7,
+  'layer.unprepare': 8,
+  'layer.deactivate': 9,
+};
+
+function describeUndo(u: Undo): string {
+  switch (u.op) {
+    case 'scsi.remove':
+      return `${u.uvmId} SCSI ${u.controller}:${u.lun}`;
+    case 'guest.disk.remove':
+      return `${u.uvmId} LUN ${u.lun} at ${u.containerPath}`;
+    case 'vsmb.remove':
+      return `${u.uvmId} share ${u.name}`;
+    case 'pipe.remove':
+      return `${u.uvmId} pipe ${u.hostPath}`;
+    case 'vpci.remove':
+      return `${u.uvmId} VMBus ${u.vmBusGuid}`;
+    case 'hvsocket.remove':
+      return `${u.uvmId} hvsocket service ${u.serviceId}`;
+    case 'combined-layers.remove':
+      return `${u.uvmId} combined layers at ${u.containerRootPath}`;
+    case 'layer.unprepare':
+    case 'layer.deactivate':
+      return u.path;
+    case 'ccg.remove':
+      return `credential guard instance ${u.id}`;
+  }
+}
+
+/** The UVM handles recover opens, once each; a UVM that no longer exists took its resources with it. */
+class Uvms {
+  readonly #host: Host;
+  readonly #open = new Map<string, Promise<UtilityVm | undefined>>();
+
+  constructor(host: Host) {
+    this.#host = host;
+  }
+
+  get(id: string): Promise<UtilityVm | undefined> {
+    let vm = this.#open.get(id);
+    if (vm === undefined) {
+      vm = this.#host.openUtilityVm(id).catch((err: unknown) => {
+        const e = asWcowError(err);
+        if (e.hresult === formatHresult(HCS_E_SYSTEM_NOT_FOUND)) return undefined;
+        throw e;
+      });
+      this.#open.set(id, vm);
+    }
+    return vm;
+  }
+
+  async close(): Promise<void> {
+    const handles = await Promise.all([...this.#open.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all(handles.map((vm) => vm?.close().catch(() => undefined)));
+  }
+}
+
+/** One undo, as the call that takes the resource away. Returns false when the UVM is gone. */
+async function undoOnce(host: Host, uvms: Uvms, u: Undo): Promise<boolean> {
+  switch (u.op) {
+    case 'layer.unprepare':
+      await host.unprepareLayer(u.path);
+      return true;
+    case 'layer.deactivate':
+      await host.deactivateLayer(u.path);
+      return true;
+    case 'ccg.remove':
+      await host.modifyServiceSettings(ccgRemoveInstance(u.id));
+      return true;
+  }
+  const vm = await uvms.get(u.uvmId);
+  if (vm === undefined) return false;
+  switch (u.op) {
+    case 'scsi.remove':
+      await vm.modify(scsiAttachmentRemove(u.controller, u.lun));
+      break;
+    case 'guest.disk.remove':
+      await vm.guestRequest(mappedVirtualDiskGuest('Remove', u.containerPath, u.lun));
+      break;
+    case 'vsmb.remove':
+      await vm.modify(vsmbShareRemove(u.name));
+      break;
+    case 'pipe.remove':
+      await vm.modify(mappedPipeRemove(u.hostPath));
+      break;
+    case 'vpci.remove':
+      await vm.modify(virtualPciRemove(u.vmBusGuid));
+      break;
+    case 'hvsocket.remove':
+      await vm.modify(hvSocketServiceRemove(u.serviceId));
+      break;
+    case 'combined-layers.remove':
+      await vm.guestRequest(combinedLayersRemove(u.containerRootPath));
+      break;
+  }
+  return true;
+}
+
+interface Group {
+  key: string;
+  undo: Undo;
+  /** journal path → references (activations) it holds. */
+  holders: Map<string, number>;
+  at: number;
+}
+
+/** Only one recover at a time per directory: two would undo the same things twice. */
+async function lock(dir: string): Promise<() => Promise<void>> {
+  const path = nodePath.join(dir, 'recover.lock');
+  const me = JSON.stringify(currentOwner());
+  for (;;) {
+    try {
+      await fs.promises.writeFile(path, me, { flag: 'wx', mode: 0o600 });
+      return () => fs.promises.rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new JournalError(`cannot lock ${path}: ${(err as Error).message}`, { op: 'recover.lock', resource: path, cause: err });
+    }
+    let holder: Owner | undefined;
+    try {
+      holder = JSON.parse(await fs.promises.readFile(path, 'utf8')) as Owner;
+    } catch {
+      holder = undefined; // torn by a killed recover: stale
+    }
+    if (holder !== undefined && isAlive(holder)) {
+      throw new JournalError(`another recover (pid ${holder.pid}) is running on ${dir}`, { op: 'recover.lock', resource: path });
+    }
+    await fs.promises.rm(path, { force: true });
+  }
+}
+
+async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: string[] }> {
+  if (o.journal !== undefined) return { dir: nodePath.dirname(o.journal), paths: [o.journal] };
+  if (o.dir === undefined) throw new JournalError('recover needs a journal directory or a journal file', { op: 'recover' });
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(o.dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { dir: o.dir, paths: [] };
+    throw new JournalError(`cannot read ${o.dir}: ${(err as Error).message}`, { op: 'recover', resource: o.dir, cause: err });
+  }
+  return { dir: o.dir, paths: names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort().map((n) => nodePath.join(o.dir as string, n)) };
+}
+
+/**
+ * Release everything the journals of dead (or abandoned) allocations still hold: each
+ * resource once however many dead journals hold it, dependents first and newest first,
+ * "already gone" answers counted as done. A resource a live journal holds too is left to
+ * its live owner. Progress goes into the journals as it is made, so an interrupted recover
+ * is simply run again; a journal is deleted once nothing of it is left.
+ */
+export async function recover(o: RecoverOptions): Promise<RecoverReport> {
+  const { dir, paths } = await journalPaths(o);
+  const report: RecoverReport = { journals: [], undone: [], keptForLive: [], errors: [] };
+  if (paths.length === 0) return report;
+  const unlock = await lock(dir);
+  const uvms = new Uvms(o.host);
+  try {
+    const dead: JournalState[] = [];
+    const liveKeys = new Set<string>();
+    for (const path of paths) {
+      let state: JournalState;
+      try {
+        state = readJournal(path);
+      } catch (err) {
+        const e = asWcowError(err);
+        report.errors.push(e);
+        report.journals.push({ path, id: '', owner: { pid: 0 }, status: 'corrupt' });
+        continue;
+      }
+      if (!state.abandoned && isAlive(state.owner)) {
+        for (const h of state.held) liveKeys.add(h.key);
+        report.journals.push({ path, id: state.id, owner: state.owner, status: 'live' });
+      } else {
+        dead.push(state);
+      }
+    }
+
+    const groups = new Map<string, Group>();
+    for (const j of dead) {
+      for (const h of j.held) {
+        let g = groups.get(h.key);
+        if (g === undefined) groups.set(h.key, (g = { key: h.key, undo: h.undo, holders: new Map(), at: h.at }));
+        g.holders.set(j.path, h.count);
+        g.at = Math.min(g.at, h.at);
+      }
+    }
+    const order = [...groups.values()].sort((a, b) => RANK[a.undo.op] - RANK[b.undo.op] || b.at - a.at);
+
+    const incomplete = new Set<string>();
+    const appenders = new Map<string, fs.promises.FileHandle>();
+    const progress = async (path: string, undo: Undo): Promise<void> => {
+      let fd = appenders.get(path);
+      if (fd === undefined) appenders.set(path, (fd = await fs.promises.open(path, 'a', 0o600)));
+      await fd.write(JSON.stringify({ t: 'removed', undo, by: 'recover' }) + '\n');
+    };
+    try {
+      for (const g of order) {
+        const resource = describeUndo(g.undo);
+        if (liveKeys.has(g.key)) {
+          report.keptForLive.push({ op: g.undo.op, resource });
+          o.logger?.info({ op: g.undo.op, resource }, 'recover: left to its live holder');
+          continue;
+        }
+        // A counted resource (layer activations) is undone once per reference each journal holds.
+        const holders = [...g.holders.entries()].flatMap(([path, count]) => Array.from({ length: isCounted(g.undo) ? count : 1 }, () => path));
+        let outcome: RecoverAction['outcome'] = 'removed';
+        try {
+          for (const path of holders) {
+            try {
+              if (!(await undoOnce(o.host, uvms, g.undo))) outcome = 'already-gone';
+            } catch (err) {
+              const e = asWcowError(err);
+              if (!isGone(g.undo, e)) throw e;
+              outcome = 'already-gone';
+            }
+            await progress(path, g.undo);
+          }
+        } catch (err) {
+          const e = asWcowError(err, { op: 'recover', resource });
+          report.errors.push(e);
+          for (const path of g.holders.keys()) incomplete.add(path);
+          o.logger?.warn({ op: g.undo.op, resource, code: e.code, hresult: e.hresult, message: e.message }, 'recover: undo failed');
+          continue;
+        }
+        report.undone.push({ op: g.undo.op, resource, journals: [...g.holders.keys()], outcome });
+        o.logger?.info({ op: g.undo.op, resource, outcome }, 'recover: undone');
+      }
+    } finally {
+      for (const fd of appenders.values()) {
+        await fd.datasync().catch(() => undefined);
+        await fd.close().catch(() => undefined);
+      }
+    }
+
+    for (const j of dead) {
+      const done = !incomplete.has(j.path);
+      if (done) await fs.promises.rm(j.path, { force: true });
+      report.journals.push({ path: j.path, id: j.id, owner: j.owner, status: done ? 'recovered' : 'incomplete' });
+    }
+    await syncDirectory(dir);
+  } finally {
+    await uvms.close();
+    await unlock();
+  }
+  return report;
+}
