@@ -21,7 +21,8 @@ import { assignDevices, checkDriverDirectories, installGuestDrivers } from './de
 import { ensureScratch, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
-import { Resources } from './resources';
+import { Journal, Resources, type Closer } from './resources';
+import { journalHost, journalScope } from './resources/journal';
 import type { OciSpec, OciWindowsDevice } from './spec/types';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
@@ -48,6 +49,13 @@ export interface AllocateOptions {
   signal?: AbortSignal;
   /** A pino-compatible logger: every step and host call is logged (debug; failures warn). */
   logger?: Logger;
+  /**
+   * A directory for the crash journal (DESIGN difference 8): each acquisition is recorded
+   * there, flushed, before it is attempted, so that `recover({ dir, host })` can release
+   * what this process held if it dies. The container's journal is deleted when its
+   * resources are all released.
+   */
+  journal?: string;
 }
 
 export type PlanOptions = Omit<AllocateOptions, 'signal'>;
@@ -161,16 +169,23 @@ function validate(o: PlanOptions): Context {
  */
 export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
   const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
-  return withTraceContext(trace, async () => {
+  return withTraceContext(trace, () => journalScope(o.journal !== undefined, async (bindJournal) => {
     const signal = o.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
-    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: traceHost(o.host) }));
+    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: journalHost(traceHost(o.host)) }));
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 
     const resources = new Resources(c.id);
+    const journalDir = o.journal;
+    if (journalDir !== undefined) {
+      // From here on every acquisition is journaled before it is attempted.
+      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id));
+      bindJournal(resources.journal);
+    }
     const spec = structuredClone(validated.spec);
+    let sandboxLayers: Closer | undefined;
     try {
       const rootInUvm = state === undefined ? undefined : containerRootInUvm(state);
       if (rootInUvm !== undefined) resources.containerRootInUvm = rootInUvm;
@@ -183,9 +198,10 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         const mounted = await step(['layers.mount'], signal, () => mountLayers(host, state, validated.scratchFolder, validated.parentLayers, rootInUvm));
         spec.root.path = mounted.rootPath;
         // Pod sandbox in a UVM: its layers belong to the UVM, not to the container
-        // (layers §1.2 step 6): never in `resources`, so neither release nor a rollback
-        // removes them; they go with the UVM (lib/layers/README.md).
+        // (layers §1.2 step 6): never in `resources`, so release does not remove them;
+        // they go with the UVM (lib/layers/README.md). A failed allocation does (below).
         if (!(c.isSandbox && state !== undefined)) resources.setLayers(mounted.closer);
+        else sandboxLayers = mounted.closer;
       }
 
       let disks: MappedDirectory[] = [];
@@ -233,9 +249,12 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         containerDocument: () => buildContainerDocument(state === undefined, document.layers, rootPath, document.mounts, credentialGuard, devices),
       };
     } catch (err) {
+      // The UVM keeps a pod sandbox's layers only once the sandbox exists: a failed sandbox
+      // allocation takes them back, or they would stay in the UVM with nobody to remove them.
+      if (sandboxLayers !== undefined) resources.setLayers(sandboxLayers);
       throw await rollback(err, resources);
     }
-  });
+  }));
 }
 
 /** CreateContainer's deferred ReleaseResources(all=true) after a failed step. */
@@ -244,6 +263,8 @@ async function rollback(err: unknown, resources: Resources): Promise<WcowError> 
     await traceStep('rollback', 'step', () => resources.release({ all: true }));
     return asWcowError(err);
   } catch (releaseErr) {
+    // The caller gets no Resources to retry with: what is left goes to recover().
+    await resources.abandon().catch(() => undefined);
     return withRollbackErrors(err, releaseErr instanceof ReleaseError ? releaseErr.errors : [asWcowError(releaseErr)]);
   }
 }
