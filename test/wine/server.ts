@@ -48,6 +48,8 @@ export class HcsServer {
   readonly storageCalls: StorageCall[] = [];
   private readonly systems = new Map<string, UtilityVm>();
   private readonly mountPaths = new Map<string, string>();
+  /** wine's volume path of C: and the model's, for translate(). */
+  private volumes: { wine: string; model: string } | undefined;
   private nextHandle = 0x1000;
   private nextPid = 100;
   private server: net.Server | undefined;
@@ -60,6 +62,7 @@ export class HcsServer {
     this.host = new SimulatedHost(build === undefined ? { root: this.root } : { root: this.root, build });
     this.systems.clear();
     this.mountPaths.clear();
+    this.volumes = undefined;
     this.storageCalls.length = 0;
   }
 
@@ -90,9 +93,21 @@ export class HcsServer {
     return uvm;
   }
 
+  /**
+   * The stand-ins are the HCS of the machine wine plays: a path by wine's volume
+   * GUID for C: (what NativeHost.resolvePath returns under wine) names the model's
+   * C: volume. Applied to every argument, raw and JSON-escaped.
+   */
+  private translate(arg: string): string {
+    const v = this.volumes;
+    if (v === undefined) return arg;
+    const escaped = (t: string): string => JSON.stringify(t).slice(1, -1);
+    return arg.split(v.wine).join(v.model).split(escaped(v.wine)).join(escaped(v.model));
+  }
+
   async dispatch([fn = '', ...a]: string[]): Promise<Reply> {
     try {
-      return ['0', ...(await this.call(fn, a))];
+      return ['0', ...(await this.call(fn, a.map((x) => this.translate(x))))];
     } catch (err) {
       return failure(err);
     }
@@ -106,6 +121,12 @@ export class HcsServer {
       case 'control:reset':
         this.reset(arg(0) === '' ? undefined : Number(arg(0)));
         return [];
+      case 'control:volume': {
+        // Asked right after a reset: its ResolvePath is not part of any scenario.
+        this.volumes = { wine: arg(0), model: await h.resolvePath('C:\\') };
+        h.clearCalls();
+        return [];
+      }
       case 'control:createUtilityVm':
         await h.createUtilityVm(fromJson<UtilityVmOptions>(arg(0)));
         return [];

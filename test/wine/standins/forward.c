@@ -38,13 +38,17 @@ static int recv_u32(SOCKET s, unsigned *v) {
 
 static HRESULT wsa_failure(void) { return HRESULT_FROM_WIN32(WSAGetLastError() ? WSAGetLastError() : WSAECONNRESET); }
 
+static BOOL CALLBACK start_winsock(PINIT_ONCE once, PVOID param, PVOID *context) {
+  (void)once; (void)param; (void)context;
+  WSADATA wsa;
+  return WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
+}
+
 HRESULT wcow_call(const char *fn, int argc, const char *const *argv, wcow_reply *reply) {
-  static LONG started = 0;
+  /* Calls arrive on many threads at once: Winsock must be up before any of them uses it. */
+  static INIT_ONCE winsock = INIT_ONCE_STATIC_INIT;
   memset(reply, 0, sizeof *reply);
-  if (InterlockedCompareExchange(&started, 1, 0) == 0) {
-    WSADATA wsa;
-    WSAStartup(MAKEWORD(2, 2), &wsa);
-  }
+  if (!InitOnceExecuteOnce(&winsock, start_winsock, NULL, NULL)) return HRESULT_FROM_WIN32(WSANOTINITIALISED);
   char port_text[16];
   if (!GetEnvironmentVariableA("WCOW_HCS_PORT", port_text, sizeof port_text)) return HRESULT_FROM_WIN32(ERROR_ENVVAR_NOT_FOUND);
   SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);

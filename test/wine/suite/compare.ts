@@ -9,6 +9,7 @@ import { WcowError } from '../../../lib/errors';
 import { NativeHost } from '../../../lib/host/native';
 import { SimulatedHost, type FaultSpec } from '../../../lib/host/simulated';
 import type { Host, UtilityVmOptions } from '../../../lib/host/types';
+import { native as addon } from '../../../lib/native';
 import { fromJson, request, toJson } from '../protocol';
 
 const port = Number(process.env.WCOW_HCS_PORT);
@@ -44,6 +45,14 @@ function outcomeOf(run: () => Promise<unknown>): Promise<unknown> {
   );
 }
 
+/**
+ * Volume GUID paths name each host's own file system (the simulated drive root,
+ * wine's C:); everything else in them must be equal.
+ */
+function sameVolumes<T>(value: T): T {
+  return fromJson<T>(toJson(value).replace(/\\\\\\\\\?\\\\Volume\{[0-9a-fA-F-]+\}/g, '\\\\\\\\?\\\\Volume{*}'));
+}
+
 /** The host-side file-system calls NativeHost makes itself (Node fs, kernel32), which no HCS DLL sees. */
 const LOCAL_APIS = new Set(['MkdirAll', 'ResolvePath']);
 
@@ -55,6 +64,7 @@ export async function compare(setup: Setup, scenario: (host: Host) => Promise<un
   const rootA = fs.mkdtempSync(path.join(os.tmpdir(), `wcow-ref-${runs++}-`));
   const a = new SimulatedHost({ root: rootA, build: native.build });
   await control('reset', String(native.build));
+  await control('volume', await addon().win.resolvePath('C:\\'));
   // wine's C: is the server's simulated C: and outlives a run: start from empty folders.
   for (const top of new Set((setup.dirs ?? []).map((d) => d.slice(0, d.indexOf('\\', 3))))) {
     fs.rmSync(top, { recursive: true, force: true });
@@ -77,12 +87,12 @@ export async function compare(setup: Setup, scenario: (host: Host) => Promise<un
     fromJson<Record<string, unknown>[]>(toJson(calls))
       .filter((c) => !LOCAL_APIS.has(c.api as string))
       .map(({ api, target, document, args, outcome }) => ({ api, target, document, args, outcome }));
-  return {
-    simulated: { outcome: simulatedOutcome, calls: project(a.calls), snapshot: fromJson(toJson(a.snapshot())) },
+  return sameVolumes({
+    simulated: { outcome: simulatedOutcome, calls: project(a.calls), snapshot: a.snapshot() },
     native: {
       outcome: nativeOutcome,
       calls: project(await control<object[]>('calls')),
       snapshot: await control('snapshot'),
     },
-  };
+  });
 }

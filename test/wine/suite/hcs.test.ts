@@ -4,6 +4,7 @@
 // final state as the in-process SimulatedHost.
 
 import * as assert from 'node:assert/strict';
+import { allocateWindowsResources } from '../../../lib/allocate';
 import { native } from '../../../lib/native';
 import { NativeHost } from '../../../lib/host/native';
 import type { Host } from '../../../lib/host/types';
@@ -172,6 +173,35 @@ describe('NativeHost under wine equals the simulated host', () => {
     assert.match(mount, /^\\\\\?\\Volume\{/);
     // one handle throughout
     assert.equal(new Set(calls.map((c) => c.args[0])).size, 1);
+  });
+
+  // The engine end to end (hcsshim allocateWindowsResources), allocation then release.
+  const L3 = 'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e';
+  const L1 = 'C:\\layers\\f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e';
+  const engineSetup: Setup = { uvms: [{ id: UVM }], dirs: [L3, L1, SCRATCH, 'C:\\data\\ro', 'C:\\data\\rw'] };
+  const mounts = [
+    { source: 'C:\\data\\ro', destination: 'C:\\ro', options: ['ro'] },
+    { source: 'C:\\data\\rw', destination: 'C:\\rw' },
+  ];
+
+  it('engine, hypervisor-isolated: allocate (layers, scratch, mounts) and release send the same documents', async () => {
+    const outcome = await same(engineSetup, async (host) => {
+      const uvm = await host.openUtilityVm(UVM);
+      const a = await allocateWindowsResources({ id: 'c1', spec: { mounts, windows: { layerFolders: [L3, L1, SCRATCH] } }, host, uvm });
+      const document = a.containerDocument();
+      await a.resources.release({ all: true });
+      return { document, root: a.containerRootInUvm, spec: a.spec };
+    });
+    assert.match(JSON.stringify(outcome), /"root":"C:\\\\c\\\\1"/);
+  });
+
+  it('engine, process-isolated: host layers (activate, prepare, mount path) and release', async () => {
+    await same(engineSetup, async (host) => {
+      const a = await allocateWindowsResources({ id: 'c2', spec: { mounts, windows: { layerFolders: [L3, L1, SCRATCH] } }, host });
+      const document = a.containerDocument();
+      await a.resources.release({ all: true });
+      return { document, spec: a.spec };
+    });
   });
 
   it('NativeHost does not create utility VMs (the runtime does), and says so', async () => {
