@@ -37,6 +37,8 @@ export interface ScsiAttachment {
   ready: Promise<void>;
   /** Set while the Remove of a refcount-0 attachment is in flight. */
   removing: Promise<void> | undefined;
+  /** The guest unmounted the disk but the host Remove failed: a retry sends only the host part. */
+  guestUnmounted?: boolean;
 }
 
 export interface ScsiRefcount {
@@ -194,8 +196,18 @@ export class ScsiManager {
       try {
         // hcsshim sends an LCOW-shaped guest request for a WCOW attachment without a guest
         // path (scsi.go:243-263); the Windows GCS would reject it, so none is sent here.
-        const guest = a.uvmPath === '' ? undefined : mappedVirtualDiskGuest('Remove', a.uvmPath, a.lun);
-        await this.#vm.modify(scsiAttachmentRemove(a.controller, a.lun, guest));
+        // uvm.modify's Remove split (guest, then host) is done here in two requests with
+        // the same documents and error texts, so that a retry after a failed host part does
+        // not ask the guest to unmount again (it would answer "not mounted" forever).
+        if (a.uvmPath !== '' && a.guestUnmounted !== true) {
+          await this.#vm.modify({ GuestRequest: mappedVirtualDiskGuest('Remove', a.uvmPath, a.lun) });
+          a.guestUnmounted = true;
+        }
+        try {
+          await this.#vm.modify(scsiAttachmentRemove(a.controller, a.lun));
+        } catch (err) {
+          throw wrap(err, 'removing VM resources', { op: 'uvm.modify' });
+        }
         this.#free(a);
       } catch (err) {
         throw wrap(err, `failed to remove SCSI disk ${a.hostPath} from container ${this.#vm.id}`, {
