@@ -198,3 +198,22 @@ export async function finish(host: SimulatedHost, s: Scenario, st: Stage, a: All
   if (report.errors.length > 0) throw report.errors[0];
   st.uvm = await host.openUtilityVm(s.uvm.id);
 }
+
+/**
+ * The containers of a process that stays alive while others are killed (kill.test.ts): one
+ * process-isolated, one in a UVM of its own — lib/uvm's client state is per process, so two
+ * processes never share a UVM here.
+ */
+export const LIVE: readonly Scenario[] = [
+  {
+    name: 'live process-isolated',
+    before: [],
+    container: { id: 'live-argon', spec: spec('scratch-live-argon', { credentialSpec: CREDENTIAL_SPEC }) },
+  },
+  {
+    name: 'live hypervisor-isolated',
+    uvm: { id: 'live@vm' },
+    before: [],
+    container: { id: 'live-xenon', spec: spec('scratch-live-xenon', hyperv, { mounts: [everyKind[0]!, everyKind[6]!] }) },
+  },
+];

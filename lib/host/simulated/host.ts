@@ -15,6 +15,7 @@ import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
 import { SimCore, type LatencyOptions } from './core';
 import { ERROR_PATH_NOT_FOUND_HR, Rejection } from './failure';
 import { WindowsFs } from './fs';
+import { persistence } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
 import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
@@ -35,7 +36,7 @@ import {
 export interface SimulatedHostOptions {
   /** The real directory holding the simulated drives: `C:\x` is `<root>/C/x`. */
   root: string;
-  /** Reserved for persistence across processes (a later issue); unused today. */
+  /** Keep the state in this directory across processes (persist.ts); default: in memory only. */
   stateDir?: string;
   latency?: LatencyOptions;
   /** Windows build the host reports; default 20348 (LTSC 2022). */
@@ -91,7 +92,10 @@ export class SimulatedHost implements Host {
     this.root = nodePath.resolve(options.root);
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
-    this.core = new SimCore(emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => undefined);
+    const persisted = options.stateDir === undefined ? undefined : persistence(options.stateDir);
+    this.core = new SimCore(persisted?.loaded ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => {
+      persisted?.save(this.core.state);
+    });
   }
 
   // ---- observables ----
