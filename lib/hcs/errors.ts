@@ -7,7 +7,7 @@
 //   `<op>[ <id>]: <text>` plus one `[Event Detail: …]` line per error event
 //   (internal/hcs/errors.go:95-218).
 
-import { HcsError, formatHresult, type HcsErrorEvent, type HcsResultDocument, type WcowErrorDetails } from '../errors';
+import { GuestError, HcsError, IoError, NotFoundError, formatHresult, type HcsErrorEvent, type HcsResultDocument, type WcowError, type WcowErrorDetails } from '../errors';
 
 /** FormatMessage texts for the codes this package meets. */
 const win32Text: Record<number, string> = {
@@ -44,6 +44,14 @@ const hcsText: Record<number, string> = {
 export const E_INVALIDARG = 0x80070057 | 0;
 export const E_FAIL = 0x80004005 | 0;
 export const ERROR_FILE_NOT_FOUND_HR = 0x80070002 | 0;
+export const ERROR_PATH_NOT_FOUND_HR = 0x80070003 | 0;
+export const E_ACCESSDENIED = 0x80070005 | 0;
+export const E_HANDLE = 0x80070006 | 0;
+export const ERROR_SHARING_VIOLATION_HR = 0x80070020 | 0;
+export const ERROR_FILE_EXISTS_HR = 0x80070050 | 0;
+export const ERROR_ALREADY_EXISTS_HR = 0x800700b7 | 0;
+/** hcsshim ErrElementNotFound: what HCS answers for a resource that is not there. */
+export const ERROR_NOT_FOUND_HR = 0x80070490 | 0;
 export const ERROR_NOT_READY_HR = 0x80070015 | 0;
 export const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
 export const HCS_E_SYSTEM_NOT_FOUND = 0xc037010e | 0;
@@ -122,4 +130,58 @@ export function hcsOperationError(
 export function hasWin32Code(err: unknown, ...codes: number[]): boolean {
   if (!(err instanceof HcsError) || err.hresult === undefined) return false;
   return codes.includes(win32FromHresult(parseInt(err.hresult, 16)));
+}
+
+/** HCS operation names (hcsshim's SystemError / HcsError `Op`) of the compute-system and service APIs. */
+const hcsOps: Record<string, string> = {
+  HcsModifyComputeSystem: 'hcs::System::Modify',
+  HcsCreateComputeSystem: 'hcs::CreateComputeSystem',
+  HcsOpenComputeSystem: 'hcs::OpenComputeSystem',
+  HcsCloseComputeSystem: 'hcs::System::Close',
+  HcsModifyServiceSettings: 'hcs::ModifyServiceSettings',
+  HcsGetServiceProperties: 'hcs::GetServiceProperties',
+};
+
+/** hcsshim's hcserror titles of the vmcompute calls. */
+const vmcomputeTitles: Record<string, string> = {
+  NameToGuid: 'hcsshim::NameToGuid',
+  CreateSandboxLayer: 'hcsshim::CreateScratchLayer',
+  ExpandSandboxSize: 'hcsshim::ExpandSandboxSize',
+  ActivateLayer: 'hcsshim::ActivateLayer',
+  DeactivateLayer: 'hcsshim::DeactivateLayer- failed',
+  PrepareLayer: 'hcsshim::PrepareLayer',
+  UnprepareLayer: 'hcsshim::UnprepareLayer',
+  GetLayerMountPath: 'hcsshim::GetLayerMountPath',
+  GrantVmAccess: 'hcsshim::GrantVmAccess',
+};
+
+/**
+ * The error an API reports when the call addressed to `target` failed with `hresult`
+ * — the same from the native and the simulated host. `result` is HCS's result
+ * document when there is one; without it, `detail` says what was wrong (as the one
+ * error event of a compute-system failure).
+ */
+export function apiFailure(api: string, target: string | undefined, hresult: number, detail: string, result?: HcsResultDocument): WcowError {
+  const op = hcsOps[api];
+  if (op !== undefined) {
+    const id = api === 'HcsModifyServiceSettings' || api === 'HcsGetServiceProperties' ? undefined : target;
+    const doc = result ?? { Error: hresult, ErrorMessage: hresultText(hresult), ErrorEvents: [{ Message: detail }] };
+    return hcsOperationError(op, id, hresult, doc, { resource: target });
+  }
+  const title = vmcomputeTitles[api];
+  if (title !== undefined) return vmcomputeError(title, hresult, { resource: target });
+  const details = { op: api, resource: target, hresult: formatHresult(hresult) };
+  switch (api) {
+    case 'GuestRequest':
+    case 'Exec':
+      return new GuestError(`guest RPC failure: ${result?.ErrorMessage ?? detail}`, details);
+    case 'ResolvePath':
+      // go-winio fs.ResolvePath: os.PathError{Op: "CreateFile"}.
+      return hresult === ERROR_FILE_NOT_FOUND_HR || hresult === ERROR_PATH_NOT_FOUND_HR
+        ? new NotFoundError(`CreateFile ${target}: ${hresultText(hresult)}`, details)
+        : new IoError(`CreateFile ${target}: ${hresultText(hresult)}`, details);
+    default:
+      // os.MkdirAll: os.PathError{Op: "mkdir"}.
+      return new IoError(`mkdir ${target}: ${detail}`, details);
+  }
 }

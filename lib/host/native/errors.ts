@@ -1,13 +1,12 @@
 // How a failed native call reads. lib/native.ts turns what the addon throws into
 // a WcowError (code, hresult, result document); this rewrites HCS failures into
 // the error the API reports in hcsshim's words, through the same function the
-// simulated host uses (lib/host/simulated/failure.ts `errorFor`, built on
-// lib/hcs/errors.ts), so a failure reads the same from either host.
+// simulated host uses (lib/hcs/errors.ts `apiFailure`), so a failure reads the
+// same from either host.
 
 import { AbortedError, type WcowError } from '../../errors';
-import { hresultText } from '../../hcs/errors';
+import { apiFailure, hresultText } from '../../hcs/errors';
 import { fromNative } from '../../native';
-import { Rejection, errorFor } from '../simulated/failure';
 
 /**
  * The error `api` (a Win32/HCS function name, or `GuestRequest` / `Exec` /
@@ -21,7 +20,7 @@ export function nativeFailure(err: unknown, api: string, target: string | undefi
   // HCS's own error document when it returned one; else only its code, so no
   // error event is invented.
   const result = e.result ?? { Error: hr };
-  const mapped = errorFor(api, target, new Rejection(hr, result.ErrorMessage ?? hresultText(hr), result));
+  const mapped = apiFailure(api, target, hr, result.ErrorMessage ?? hresultText(hr), result);
   return errorForCause(mapped, e);
 }
 
