@@ -2,9 +2,10 @@
 // other (they would disturb each other's timings in parallel), and prints one table.
 import { benchVhdx } from './vhdx';
 import { benchAllocation } from './allocation';
+import { benchJournal } from './journal';
 import { printTable, type BenchRow } from './table';
 
-const benchmarks: Array<() => Promise<BenchRow[]>> = [benchVhdx, benchAllocation];
+const benchmarks: Array<() => Promise<BenchRow[]>> = [benchVhdx, benchAllocation, benchJournal];
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
