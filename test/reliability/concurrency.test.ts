@@ -12,7 +12,7 @@ import { currentJournal } from '../../lib/resources/journal';
 import type { OciSpec } from '../../lib/spec/types';
 import { onStep } from '../../lib/trace';
 import { uvmState } from '../../lib/uvm';
-import { CREDENTIAL_SPEC, L1, L2, L3, allocate, prepareMachine } from './scenarios';
+import { CREDENTIAL_SPEC, L1, L2, L3, allocate, prepareMachine, rng } from './scenarios';
 
 const N = 100;
 
@@ -26,17 +26,6 @@ function container(i: number): { id: string; spec: OciSpec } {
   const windows: Record<string, unknown> = { layerFolders: [L3, L2, L1, `C:\\layers\\busy${i}`], hyperv: {} };
   if (i % 10 === 0) windows.credentialSpec = CREDENTIAL_SPEC;
   return { id: `busy${i}`, spec: { mounts, windows } as OciSpec };
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('reliability: concurrency under faults', () => {

@@ -9,24 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SimulatedHost, type HostSnapshot } from '../../lib/host/simulated';
 import { recover } from '../../lib/resources';
-import { LIVE, SCENARIOS, allocate, prepareMachine, stage } from './scenarios';
+import { LIVE, SCENARIOS, allocate, prepareMachine, rng, stage } from './scenarios';
 
 const CHILD = path.join(__dirname, 'child.js');
 /** Scenarios whose UVM only the killed process uses (lib/uvm's client state is per process). */
 const KILLED = [0, 1, 2, 4];
 const TRIALS = 52;
-
-/** mulberry32: a small seeded generator, so a failing trial can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Paths {
   root: string;

@@ -217,3 +217,15 @@ export const LIVE: readonly Scenario[] = [
     container: { id: 'live-xenon', spec: spec('scratch-live-xenon', hyperv, { mounts: [everyKind[0]!, everyKind[6]!] }) },
   },
 ];
+
+/** mulberry32: a small seeded generator, so a failing trial can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
