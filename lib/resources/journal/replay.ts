@@ -1,6 +1,7 @@
 // Reading a journal back: which resources its container still holds, and since when.
 
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { JournalError } from '../../errors';
 import type { Entry } from './journal';
 import type { Owner } from './owner';
@@ -48,7 +49,14 @@ export function readJournal(path: string): JournalState {
     }
   });
   const first = entries[0];
-  if (first?.t !== 'owner') throw new JournalError(`crash journal ${path} has no owner record`, { op: 'journal.read', resource: path });
+  if (first === undefined) {
+    // Killed between creating the file and flushing its owner record, which comes before
+    // any acquisition: nothing to undo. The pid in the name (journal.ts) tells whether the
+    // creator may still be writing it.
+    const pid = Number(nodePath.basename(path).split('-')[1]);
+    return { path, id: '', owner: { pid: Number.isInteger(pid) ? pid : 0 }, abandoned: false, held: [] };
+  }
+  if (first.t !== 'owner') throw new JournalError(`crash journal ${path} has no owner record`, { op: 'journal.read', resource: path });
 
   const held = new Map<string, Held>();
   const byNumber = new Map<number, string>();

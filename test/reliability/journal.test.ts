@@ -1,0 +1,65 @@
+// The journal file itself: its mode, what a process killed while writing it leaves, and
+// which journals recover() leaves alone.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SimulatedHost } from '../../lib/host/simulated';
+import { Journal, readJournal, recover } from '../../lib/resources';
+
+/** A pid that ran and exited: no process has it now. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '0']).pid as number;
+}
+
+describe('reliability: journal files', () => {
+  let dir: string;
+  let host: SimulatedHost;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-journal-'));
+    host = new SimulatedHost({ root: dir });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is 0600 in a 0700 directory, owned by this process, and deleted only by its owner', async () => {
+    const j = await Journal.create(path.join(dir, 'j'), 'c1');
+    assert.equal(fs.statSync(j.path).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.join(dir, 'j')).mode & 0o777, 0o700);
+    await j.acquire({ op: 'ccg.remove', id: 'c1' });
+    assert.deepEqual(readJournal(j.path).owner.pid, process.pid);
+    const report = await recover({ dir: path.join(dir, 'j'), host });
+    assert.deepEqual(report.journals.map((x) => x.status), ['live']);
+    assert.deepEqual(report.undone, []);
+    await j.remove();
+    assert.equal(fs.existsSync(j.path), false);
+  });
+
+  it('an empty journal (killed before its owner record) of a dead process is deleted; of a live one, kept', async () => {
+    const jd = path.join(dir, 'j');
+    fs.mkdirSync(jd);
+    const dead = path.join(jd, `0123456789abcdef-${deadPid()}-00000000.journal`);
+    const live = path.join(jd, `0123456789abcdef-${process.pid}-00000000.journal`);
+    fs.writeFileSync(dead, '');
+    fs.writeFileSync(live, '{"t":"ow');
+    const report = await recover({ dir: jd, host });
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(fs.readdirSync(jd), [path.basename(live)]);
+  });
+
+  it('a torn last line is ignored; the acquisition before it is undone, "already gone" counts as done', async () => {
+    const jd = path.join(dir, 'j');
+    fs.mkdirSync(jd);
+    const file = path.join(jd, `0123456789abcdef-${deadPid()}-00000000.journal`);
+    const lines = [
+      { t: 'owner', v: 1, id: 'c1', pid: deadPid(), at: 1 },
+      { t: 'acquire', n: 1, at: 2, undo: { op: 'ccg.remove', id: 'c1' } },
+    ];
+    fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"t":"acq');
+    const report = await recover({ dir: jd, host });
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.undone, [{ op: 'ccg.remove', resource: 'credential guard instance c1', journals: [file], outcome: 'already-gone' }]);
+    assert.deepEqual(fs.readdirSync(jd), []);
+  });
+});
