@@ -82,9 +82,15 @@ export async function mountHostLayers(host: Host, scratch: string, parents: read
   }
 
   // hcsshim's wcowHostLayersCloser stops at the first error (layers §3.2 closer);
-  // so do we: deactivating a still-prepared layer would fail anyway.
+  // so do we: deactivating a still-prepared layer would fail anyway. Unlike
+  // hcsshim, a release retried after a failed DeactivateLayer must not unprepare
+  // again (vmcompute refuses an unprepared layer): remember what is done.
+  let prepared = true;
   const release = async (): Promise<void> => {
-    await host.unprepareLayer(scratch);
+    if (prepared) {
+      await host.unprepareLayer(scratch);
+      prepared = false;
+    }
     await host.deactivateLayer(scratch);
   };
   return { rootPath, closer: closer('layers', { kind: 'layers', isolation: 'process', scratch, rootPath }, release) };

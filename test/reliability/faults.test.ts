@@ -87,13 +87,13 @@ describe('reliability: a failing call at any point of an allocation', () => {
 });
 
 describe('reliability: failures during release', () => {
+  const processIsolated = SCENARIOS[0] as Scenario;
   const full = SCENARIOS[1] as Scenario;
   const shared = SCENARIOS[3] as Scenario;
 
-  // Not the process-isolated scenario: its layers closer (lib/layers/host.ts) retries
-  // UnprepareLayer after a failed DeactivateLayer, which vmcompute refuses, so a second
-  // release cannot finish there — reported to the engine's owner.
-  for (const s of [full, shared]) {
+  // The process-isolated scenario covers the host layers closer: a release retried
+  // after a failed DeactivateLayer must not unprepare again (lib/layers/host.ts).
+  for (const s of [processIsolated, full, shared]) {
     it(`${s.name}: failing each release call j — release continues, reports it, a second release() finishes`, async () => {
       const m = machine();
       try {
