@@ -26,3 +26,5 @@ export { setupCredentialGuard } from './credentials';
 export { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
 export { SimulatedHost, STATE_CHANGING_APIS } from './host/simulated';
 export type { SimulatedHostOptions, SimulatedCall, FaultSpec, FaultHandle, HostSnapshot, UvmSnapshot, ScsiSnapshot, LatencyOptions } from './host/simulated';
+export { onStep, STEP_CHANNEL } from './trace';
+export type { Logger, StepContext } from './trace';
