@@ -49,3 +49,8 @@ export function formatMs(ms: number): string {
   if (ms < 100) return ms.toFixed(2);
   return ms.toFixed(0);
 }
+
+/** A command line to paste into a POSIX shell: words with anything but safe characters single-quoted. */
+export function commandLine(words: readonly string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

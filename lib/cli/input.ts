@@ -52,3 +52,10 @@ export function parseSize(text: string): number {
   }
   return bytes;
 }
+
+/** A whole number of milliseconds, 0 or more. A commander argument parser: a bad value is a usage error (exit 2). */
+export function parseMilliseconds(text: string): number {
+  const ms = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(ms)) throw new CommanderInvalidArgument(`expected a whole number of milliseconds, got '${text}'`);
+  return ms;
+}

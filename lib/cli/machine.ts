@@ -24,18 +24,43 @@ import { readJsonObject } from './input';
 
 export interface MachineOptions {
   root?: string;
+  stateDir?: string;
+  /** Simulated host: milliseconds every host call and guest request takes. */
+  latency?: number;
 }
 
 export interface Machine {
   host: Host;
   /** Set on the simulated host: its observables (calls, snapshot) and test set-up. */
   simulated?: SimulatedHost;
+  /** Holds `journal/` (the crash journals) and, for the simulated host, `host/` (its HCS state). */
+  stateDir: string;
+  journalDir: string;
 }
 
-/** The native host on Windows; elsewhere the simulated one rooted at `root` (default: createHost's). */
+/**
+ * The host (native on Windows, else simulated on the drives in `root`) and its state
+ * directory: by default `<root>.state`, beside the drives, so that `--root` alone names
+ * one whole machine and every command that gives the same `--root` sees the same state.
+ * The simulated host keeps its HCS state there, so allocations outlive the process that
+ * made them, as they outlive the shim on Windows.
+ */
 export function openMachine(options: MachineOptions): Machine {
-  const host = createHost(options.root === undefined ? {} : { root: path.resolve(options.root) });
-  return host instanceof SimulatedHost ? { host, simulated: host } : { host };
+  const root = path.resolve(options.root ?? defaultSimulatedRoot());
+  const stateDir = path.resolve(options.stateDir ?? `${root}.state`);
+  const ms = options.latency;
+  const host = createHost({ root, stateDir: path.join(stateDir, 'host'), ...(ms === undefined ? {} : { latency: { hostCallMs: ms, guestRequestMs: ms } }) });
+  const machine: Machine = { host, stateDir, journalDir: path.join(stateDir, 'journal') };
+  if (host instanceof SimulatedHost) machine.simulated = host;
+  return machine;
+}
+
+/** The options that address the same machine from another command, for the commands a hint prints. */
+export function machineFlags(options: MachineOptions): string[] {
+  return [
+    ...(options.root === undefined ? [] : ['--root', path.resolve(options.root)]),
+    ...(options.stateDir === undefined ? [] : ['--state-dir', path.resolve(options.stateDir)]),
+  ];
 }
 
 /**

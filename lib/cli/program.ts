@@ -13,6 +13,12 @@ import { vhdxCommand } from './commands/vhdx';
 import { ExitCode, exitCodeForCommander } from './exit';
 
 const EXIT_CODES_HELP = `
+Across processes: an allocation outlives the command that made it. The state directory
+(--state-dir, default <root>.state beside the simulated drives) keeps the simulated host's
+HCS state and one crash journal per allocated container; in a later process
+"release <id>" undoes a container from its journal, "recover" undoes whatever exited or
+killed processes left, and "status" shows the host and the pending journals.
+
 Exit codes:
   0  success
   1  the operation failed (HCS, guest, I/O, release; see "error ERR_CODE: …" on stderr)

@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Host } from './types';
-import { SimulatedHost } from './simulated';
+import { SimulatedHost, type SimulatedHostOptions } from './simulated';
 
-export interface CreateHostOptions {
+/** `stateDir` and `latency` are passed to the simulated host as they are (the native host keeps its state in HCS). */
+export interface CreateHostOptions extends Pick<SimulatedHostOptions, 'stateDir' | 'latency'> {
   /**
    * Simulated host only: the real directory holding the simulated Windows drives
    * (`C:\layers\x` is `<root>/C/layers/x`). Default: `$XDG_STATE_HOME/wcow-resources/host`
@@ -38,5 +39,5 @@ export function createHost(options: CreateHostOptions = {}): Host {
   }
   const root = options.root ?? defaultSimulatedRoot();
   fs.mkdirSync(root, { recursive: true });
-  return new SimulatedHost({ root });
+  return new SimulatedHost({ ...options, root });
 }

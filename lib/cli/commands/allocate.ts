@@ -1,19 +1,24 @@
 // `wcow-resources allocate <config.json>`: allocateWindowsResources on the host
 // (simulated by default off Windows), printing the container root, the container
-// document and a per-step timing table built from the trace events.
+// document and a per-step timing table built from the trace events. The allocation
+// is journaled in the state directory and outlives the process: `release <id>` in
+// another process undoes it from that journal (commands/state.ts).
 
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { allocateWindowsResources } from '../../allocate';
 import type { UtilityVm } from '../../host/types';
 import { action } from '../action';
-import { fields } from '../format';
-import { openMachine, uvmOptionsFor } from '../machine';
+import { commandLine, fields } from '../format';
+import { parseMilliseconds } from '../input';
+import { checkFree } from '../journals';
+import { machineFlags, openMachine, uvmOptionsFor } from '../machine';
 import { StepRecorder, stepsTable } from '../steps';
 import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
 interface AllocateOptions extends ContainerOptions {
   release?: boolean;
+  latency?: number;
 }
 
 export function allocateCommand(program: Command): void {
@@ -24,14 +29,17 @@ export function allocateCommand(program: Command): void {
     'hypervisor isolation in a new utility VM <id>@vm (options from the spec annotations)',
   )
     .option('--release', 'release everything again before exiting, and time that too')
+    .option('--latency <ms>', 'simulated host: every host call and guest request takes this long (to watch or interrupt an allocation)', parseMilliseconds)
     .action(
       action(async (io, o: AllocateOptions, configPath: string) => {
         checkIsolation(o, 'cli.allocate');
-        const machine = openMachine(o.root === undefined ? {} : { root: o.root });
+        const machine = openMachine(o);
         const info = hostInfo(machine);
         io.note(hostLine(info));
-        const loaded = await loadSpec(io, configPath, o.setup === true, machine.simulated);
         const id = o.id ?? randomUUID();
+        const releaseWith = (c: string): string => commandLine(['wcow-resources', 'release', c, ...machineFlags(o)]);
+        await checkFree(machine.journalDir, id, o.uvm, releaseWith);
+        const loaded = await loadSpec(io, configPath, o.setup === true, machine.simulated);
 
         let uvm: UtilityVm | undefined;
         if (o.uvm !== undefined) uvm = await machine.host.openUtilityVm(o.uvm);
@@ -47,7 +55,7 @@ export function allocateCommand(program: Command): void {
         let steps;
         let allocation;
         try {
-          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
+          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
           if (o.release === true) await allocation.resources.release({ all: true });
         } finally {
           steps = recorder.stop();
@@ -55,13 +63,15 @@ export function allocateCommand(program: Command): void {
         const hostCalls = machine.simulated?.calls.slice(before) ?? [];
         const document = allocation.containerDocument();
         const rootPath = allocation.spec.root?.path ?? '';
+        const released = o.release === true;
 
         let text = fields([
           ['container', id],
           ['isolation', uvm === undefined ? 'process' : `hypervisor, in ${uvm.id}`],
           ['root path', rootPath],
           ...(allocation.containerRootInUvm === undefined ? [] : [['root in UVM', allocation.containerRootInUvm] as const]),
-          ['state', o.release === true ? 'released (--release)' : 'allocated'],
+          ['state', released ? 'released (--release)' : `allocated; release with: ${releaseWith(id)}`],
+          ...(released ? [] : [['journal', allocation.resources.journal?.path ?? ''] as const]),
         ]);
         text += `\ncontainer document (v2 Container fields):\n${JSON.stringify(document, null, 2)}\n`;
         text += `\nsteps and host calls (${steps.length}; ${hostCalls.length} calls received by the host):\n${stepsTable(steps)}`;
@@ -71,7 +81,9 @@ export function allocateCommand(program: Command): void {
             ...(loaded.setup === undefined ? {} : { setup: loaded.setup }),
             id,
             uvm: uvm?.id ?? null,
-            released: o.release === true,
+            released,
+            journal: released ? null : (allocation.resources.journal?.path ?? null),
+            releaseWith: released ? null : releaseWith(id),
             rootPath,
             containerRootInUvm: allocation.containerRootInUvm ?? null,
             mappedDirectories: allocation.mappedDirectories,

@@ -32,7 +32,7 @@ async function planningUvm(machine: Machine, o: PlanOptions, id: string, spec: R
   const uvmId = `${id}@vm`;
   const uvm = await scratch.createUtilityVm(uvmOptionsFor(uvmId, spec));
   scratch.clearCalls();
-  return { machine: { host: scratch, simulated: scratch }, uvm, uvmId };
+  return { machine: { ...machine, host: scratch, simulated: scratch }, uvm, uvmId };
 }
 
 export function planCommand(program: Command): void {
@@ -44,7 +44,7 @@ export function planCommand(program: Command): void {
   ).action(
       action(async (io, o: PlanOptions, configPath: string) => {
         checkIsolation(o, 'cli.plan');
-        const addressed = openMachine(o.root === undefined ? {} : { root: o.root });
+        const addressed = openMachine(o);
         const loaded = await loadSpec(io, configPath, o.setup === true, addressed.simulated);
         const id = o.id ?? randomUUID();
         const { machine, uvm, uvmId } = await planningUvm(addressed, o, id, loaded.raw);

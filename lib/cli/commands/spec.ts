@@ -1,5 +1,5 @@
-// What `plan` and `allocate` share: the config file, `--setup`, and the description
-// of the host they ran on.
+// What the commands share: the config file and `--setup` (plan, allocate), the
+// options that address the machine, and the description of the host they ran on.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors';
@@ -14,14 +14,19 @@ export interface HostInfo {
   kind: 'simulated' | 'native';
   /** The simulated drives' real directory. */
   root?: string;
+  /** Crash journals, and the simulated host's HCS state. */
+  stateDir: string;
 }
 
 export function hostInfo(machine: Machine): HostInfo {
-  return machine.simulated === undefined ? { kind: machine.host.kind } : { kind: 'simulated', root: machine.simulated.root };
+  const { stateDir } = machine;
+  return machine.simulated === undefined ? { kind: machine.host.kind, stateDir } : { kind: 'simulated', root: machine.simulated.root, stateDir };
 }
 
 export function hostLine(info: HostInfo): string {
-  return info.root === undefined ? `host: ${info.kind}\n` : `host: simulated, drives in ${info.root}\n`;
+  return info.root === undefined
+    ? `host: ${info.kind}, journals in ${info.stateDir}\n`
+    : `host: simulated, drives in ${info.root}, state in ${info.stateDir}\n`;
 }
 
 export interface LoadedSpec {
@@ -47,12 +52,16 @@ export async function loadSpec(io: CommandIo, configPath: string, setup: boolean
   return loaded;
 }
 
+export const ROOT_HELP = 'simulated host: the directory holding its drives (default: see README)';
+export const STATE_DIR_HELP = 'where the crash journals and the simulated host state are kept (default: <root>.state)';
+
 /** The options `plan` and `allocate` share. */
 export interface ContainerOptions extends JsonOption {
   id?: string;
   hyperv?: boolean;
   uvm?: string;
   root?: string;
+  stateDir?: string;
   setup?: boolean;
 }
 
@@ -64,7 +73,8 @@ export function containerCommand(program: Command, name: string, description: st
     .option('--id <id>', 'container id (default: a random GUID, as hcsshim)')
     .option('--hyperv', hyperv)
     .option('--uvm <id>', 'hypervisor isolation in this existing utility VM')
-    .option('--root <dir>', 'simulated host: the directory holding its drives (default: see README)')
+    .option('--root <dir>', ROOT_HELP)
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--setup', 'simulated host: first create the files the example needs (its setup.json)')
     .option('--json', 'print one JSON document');
 }

@@ -87,15 +87,16 @@ export class SimulatedHost implements Host {
   readonly toolsDirectory: string;
   readonly root: string;
   private readonly core: SimCore;
+  /** Writes the state to the state directory, if any (persist.ts). */
+  private readonly save: () => void;
 
   constructor(options: SimulatedHostOptions) {
     this.root = nodePath.resolve(options.root);
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
     const persisted = options.stateDir === undefined ? undefined : persistence(options.stateDir);
-    this.core = new SimCore(persisted?.loaded ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => {
-      persisted?.save(this.core.state);
-    });
+    this.save = () => persisted?.save(this.core.state);
+    this.core = new SimCore(persisted?.loaded ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => this.save());
   }
 
   // ---- observables ----
@@ -133,12 +134,16 @@ export class SimulatedHost implements Host {
 
   /** Make `\\.\PHYSICALDRIVE<n>` exist. */
   addPhysicalDrive(n: number): void {
-    if (!this.core.state.physicalDrives.includes(n)) this.core.state.physicalDrives.push(n);
+    if (this.core.state.physicalDrives.includes(n)) return;
+    this.core.state.physicalDrives.push(n);
+    // Host objects are state like any other: a later process must see the drive too.
+    this.save();
   }
 
   /** What device-util reports as the location paths of a device instance (default: one derived path per function). */
   setDeviceLocationPaths(deviceInstancePath: string, locationPaths: readonly string[]): void {
     this.core.state.deviceLocations[deviceInstancePath] = [...locationPaths];
+    this.save();
   }
 
   // ---- compute systems ----

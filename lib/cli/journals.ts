@@ -1,0 +1,83 @@
+// The crash journals of a state directory as the commands see them: one per container
+// that a process allocated and has not released. A CLI allocation ends with its process,
+// so its journal's owner is dead from then on, and the journal is the only record of
+// what the container holds (lib/resources/journal/README.md).
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { AlreadyExistsError, InvalidArgumentError, JournalError, asWcowError } from '../errors';
+import { isAlive, readJournal } from '../resources/journal';
+import { JOURNAL_SUFFIX } from '../resources/journal/journal';
+
+export interface PendingJournal {
+  path: string;
+  /** The container id; '' for a journal killed before its owner record, or unreadable. */
+  id: string;
+  pid: number;
+  /** The owner process still runs. */
+  alive: boolean;
+  /** The owner gave up on it (a failed rollback): recover may take over although it runs. */
+  abandoned: boolean;
+  /** Resources it still holds. */
+  held: number;
+  /** The utility VMs those resources are in. */
+  uvms: string[];
+  /** Why it could not be read back (recover reports it as corrupt and keeps it). */
+  error?: string;
+}
+
+/** Every journal in `dir`, oldest name first; none when the directory does not exist yet. */
+export async function pendingJournals(dir: string): Promise<PendingJournal[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'cli.journals', resource: dir, cause: err });
+  }
+  return names
+    .filter((n) => n.endsWith(JOURNAL_SUFFIX))
+    .sort()
+    .map((n) => {
+      const file = path.join(dir, n);
+      try {
+        const j = readJournal(file);
+        const uvms = new Set(j.held.flatMap((h) => ('uvmId' in h.undo ? [h.undo.uvmId] : [])));
+        return { path: file, id: j.id, pid: j.owner.pid, alive: isAlive(j.owner), abandoned: j.abandoned, held: j.held.length, uvms: [...uvms].sort() };
+      } catch (err) {
+        return { path: file, id: '', pid: 0, alive: false, abandoned: false, held: 0, uvms: [], error: asWcowError(err).message };
+      }
+    });
+}
+
+/** Whether recover and release must leave the journal alone: its owner runs and still answers for it. */
+export function isLive(j: PendingJournal): boolean {
+  return j.alive && !j.abandoned;
+}
+
+/**
+ * What a new allocation must not collide with, checked before any side effect:
+ * - its id: a second allocation under a pending one's id would make `release <id>` ambiguous;
+ * - with `--uvm`, a UVM that holds another process's container: the SCSI slots, share
+ *   names and container counters of a UVM are the bookkeeping of the process that filled
+ *   it (lib/uvm, as hcsshim's are the shim's), so a new process would pick names that are
+ *   taken and fail half-way.
+ */
+export async function checkFree(dir: string, id: string, uvmId: string | undefined, releaseWith: (id: string) => string): Promise<void> {
+  const journals = await pendingJournals(dir);
+  const taken = journals.find((j) => j.id === id);
+  if (taken !== undefined) {
+    throw new AlreadyExistsError(`container '${id}' is already allocated (journal ${taken.path}); release it first: ${releaseWith(id)}`, {
+      op: 'cli.allocate',
+      resource: id,
+    });
+  }
+  const user = uvmId === undefined ? undefined : journals.find((j) => j.uvms.includes(uvmId));
+  if (user !== undefined) {
+    throw new InvalidArgumentError(
+      `--uvm ${uvmId}: container '${user.id}' of process ${user.pid} is allocated in it, and the UVM's slots and share names are that ` +
+        `process's bookkeeping; release it first (${releaseWith(user.id)}) or use another UVM`,
+      { op: 'cli.allocate', resource: uvmId },
+    );
+  }
+}
