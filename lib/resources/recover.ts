@@ -60,7 +60,10 @@ export interface RecoverAction {
 export interface RecoverReport {
   journals: RecoveredJournal[];
   undone: RecoverAction[];
-  /** Held by a dead journal and by a live one: left to the live container. */
+  /**
+   * Held by a dead journal and by a live one — or, when one journal is recovered, by any
+   * other journal of its directory: left to that holder.
+   */
   keptForLive: { op: Undo['op']; resource: string }[];
   /** Undos that failed; their journals are kept, so another recover() retries them. */
   errors: WcowError[];
@@ -223,17 +226,30 @@ async function lock(dir: string): Promise<() => Promise<void>> {
   }
 }
 
-async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: string[] }> {
-  if (o.journal !== undefined) return { dir: nodePath.dirname(o.journal), paths: [o.journal] };
-  if (o.dir === undefined) throw new JournalError('recover needs a journal directory or a journal file', { op: 'recover' });
+async function journalsIn(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await fs.promises.readdir(o.dir);
+    names = await fs.promises.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { dir: o.dir, paths: [] };
-    throw new JournalError(`cannot read ${o.dir}: ${(err as Error).message}`, { op: 'recover', resource: o.dir, cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'recover', resource: dir, cause: err });
   }
-  return { dir: o.dir, paths: names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort().map((n) => nodePath.join(o.dir as string, n)) };
+  return names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort().map((n) => nodePath.join(dir, n));
+}
+
+/**
+ * The journals to recover, and the other journals of the directory whose holdings must
+ * stay: recovering one container's journal must not take away a share or disk that
+ * another container (live or not recovered now) still holds through its own journal.
+ */
+async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: string[]; others: string[] }> {
+  if (o.journal !== undefined) {
+    const dir = nodePath.dirname(o.journal);
+    const self = nodePath.resolve(o.journal);
+    return { dir, paths: [o.journal], others: (await journalsIn(dir)).filter((p) => nodePath.resolve(p) !== self) };
+  }
+  if (o.dir === undefined) throw new JournalError('recover needs a journal directory or a journal file', { op: 'recover' });
+  return { dir: o.dir, paths: await journalsIn(o.dir), others: [] };
 }
 
 /**
@@ -244,7 +260,7 @@ async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: st
  * is simply run again; a journal is deleted once nothing of it is left.
  */
 export async function recover(o: RecoverOptions): Promise<RecoverReport> {
-  const { dir, paths } = await journalPaths(o);
+  const { dir, paths, others } = await journalPaths(o);
   const report: RecoverReport = { journals: [], undone: [], keptForLive: [], errors: [] };
   if (paths.length === 0) return report;
   const unlock = await lock(dir);
@@ -252,6 +268,13 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
   try {
     const dead: JournalState[] = [];
     const liveKeys = new Set<string>();
+    for (const path of others) {
+      try {
+        for (const h of readJournal(path).held) liveKeys.add(h.key);
+      } catch {
+        // An unreadable journal holds nothing we could keep for it; its own recover reports it.
+      }
+    }
     for (const path of paths) {
       let state: JournalState;
       try {

@@ -62,4 +62,38 @@ describe('reliability: journal files', () => {
     assert.deepEqual(report.undone, [{ op: 'ccg.remove', resource: 'credential guard instance c1', journals: [file], outcome: 'already-gone' }]);
     assert.deepEqual(fs.readdirSync(jd), []);
   });
+
+  it('recovering one journal leaves a share another journal of its directory still holds; recovering that one removes it', async () => {
+    const jd = path.join(dir, 'j');
+    fs.mkdirSync(jd);
+    fs.mkdirSync(path.join(dir, 'C', 'layers', 'L1'), { recursive: true });
+    const uvm = await host.createUtilityVm({ id: 'pod1@vm' });
+    await uvm.modify({ ResourcePath: 'VirtualMachine/Devices/VirtualSmb/Shares', RequestType: 'Add', Settings: { Name: 's1', Path: 'C:\\layers\\L1', Options: { ReadOnly: true } } });
+    const share = { op: 'vsmb.remove', uvmId: 'pod1@vm', name: 's1' };
+    const journal = (id: string): string => {
+      const pid = deadPid();
+      const file = path.join(jd, `0123456789abcde${id.length}-${pid}-${id}.journal`);
+      const lines = [
+        { t: 'owner', v: 1, id, pid, at: 1 },
+        { t: 'acquire', n: 1, at: 2, undo: share },
+      ];
+      fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
+      return file;
+    };
+    const a = journal('a');
+    const b = journal('bb');
+    const shares = () => (host.snapshot().uvms['pod1@vm']?.vsmbShares ?? []).map((x) => x.name);
+
+    const first = await recover({ journal: a, host });
+    assert.deepEqual(first.errors, []);
+    assert.deepEqual(first.undone, []);
+    assert.deepEqual(first.keptForLive, [{ op: 'vsmb.remove', resource: 'pod1@vm share s1' }]);
+    assert.deepEqual(fs.readdirSync(jd), [path.basename(b)]);
+    assert.ok(shares().includes('s1'), 'the share stays while the other journal holds it');
+
+    const second = await recover({ journal: b, host });
+    assert.deepEqual(second.undone.map((u) => [u.op, u.resource, u.outcome]), [['vsmb.remove', 'pod1@vm share s1', 'removed']]);
+    assert.ok(!shares().includes('s1'));
+    assert.deepEqual(fs.readdirSync(jd), []);
+  });
 });
