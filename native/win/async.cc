@@ -1,8 +1,10 @@
 #include "win/async.h"
 
+#include <process.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <system_error>
-#include <thread>
+#include <cstring>
 
 namespace wcow::win {
 
@@ -133,26 +135,44 @@ void Settle(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job) {
 
 using Settler = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, Settle>;
 
+// The worker is a plain Win32 thread, not a detached std::thread: in
+// mingw-w64's winpthreads, detach() of a thread that has already returned from
+// its routine puts its descriptor back in the pool while the thread's
+// DLL_THREAD_DETACH callback still points at it; the callback then "cleans up"
+// the descriptor again after it was handed to a new thread (closes that
+// thread's handles, re-pools it while it runs). Seen as hangs and crashes
+// (handles closed under sockets and pipes) and as a worker whose pthread_self()
+// equalled the pipe reader it had just started (join() -> EDEADLK ->
+// std::terminate). Threads that are only joined (the readers) are safe.
+unsigned __stdcall RunWorker(void* arg) {
+  std::unique_ptr<std::function<void()>> body(static_cast<std::function<void()>*>(arg));
+  (*body)();
+  return 0;
+}
+
 Napi::Promise Start(Napi::Env env, const char* name, std::function<Outcome()> work) {
   auto* job = new Job{Napi::Promise::Deferred::New(env), {}};
   Napi::Promise promise = job->deferred.Promise();
   Settler settler = Settler::New(env, name, 0, 1);
-  try {
-    std::thread([settler, job, work = std::move(work)]() mutable {
-      try {
-        job->outcome = work();
-      } catch (const std::exception& e) {
-        job->outcome = Outcome::Fail(Failure{"ERR_INTERNAL", "", e.what(), S_OK, {}});
-      }
-      // Fails only while the environment shuts down; then the job is ours to drop.
-      if (settler.BlockingCall(job) != napi_ok) delete job;
-      settler.Release();
-    }).detach();
-  } catch (const std::system_error& e) {
+  auto* body = new std::function<void()>([settler, job, work = std::move(work)]() mutable {
+    try {
+      job->outcome = work();
+    } catch (const std::exception& e) {
+      job->outcome = Outcome::Fail(Failure{"ERR_INTERNAL", "", e.what(), S_OK, {}});
+    }
+    // Fails only while the environment shuts down; then the job is ours to drop.
+    if (settler.BlockingCall(job) != napi_ok) delete job;
+    settler.Release();
+  });
+  uintptr_t thread = _beginthreadex(nullptr, 0, RunWorker, body, 0, nullptr);
+  if (thread == 0) {
+    int error = errno;
+    delete body;
     settler.Release();
     delete job;
-    throw Napi::Error::New(env, std::string("cannot start a thread for ") + name + ": " + e.what());
+    throw Napi::Error::New(env, std::string("cannot start a thread for ") + name + ": " + std::strerror(error));
   }
+  CloseHandle(reinterpret_cast<HANDLE>(thread));  // nobody joins it
   return promise;
 }
 
