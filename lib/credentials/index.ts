@@ -4,7 +4,7 @@
 // request and nowhere else — not into errors, logs or resource records.
 
 import { HcsError, ReleaseError, wrap } from '../errors';
-import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance } from '../hcs/documents';
+import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance, ccgState } from '../hcs/documents';
 import type { ContainerCredentialGuardInstance, ContainerCredentialGuardState } from '../hcs/schema';
 import type { Host } from '../host/types';
 import { withRollbackErrors } from '../layers/release';
@@ -45,7 +45,8 @@ async function findInstance(host: Host, id: string): Promise<ContainerCredential
  * allocateWindowsResources step 8 (layers §1.2): AddInstance (`LRPC` without a UVM,
  * `HvSocket` with one), find the instance, register its closer in `resources`, and
  * for a UVM hot-add the instance's hvsocket service entry. Returns the state for
- * `Container.ContainerCredentialGuard`.
+ * `Container.ContainerCredentialGuard`; none when HCS reported none (hcsshim's nil
+ * pointer, omitted from the document).
  *
  * DESIGN difference 5: hcsshim returns no resource when the follow-up query fails, so
  * the instance it just added lives until vmcompute restarts (layers §4.2 "Leak").
@@ -58,7 +59,7 @@ export async function setupCredentialGuard(
   id: string,
   credentialSpec: string,
   resources: Resources,
-): Promise<ContainerCredentialGuardState> {
+): Promise<ContainerCredentialGuardState | undefined> {
   try {
     await host.modifyServiceSettings(ccgAddInstance(id, credentialSpec, uvm ? 'HvSocket' : 'LRPC'));
   } catch (err) {
@@ -121,5 +122,5 @@ export async function setupCredentialGuard(
       throw wrap(err, 'failed to update hvsocket service', { op: 'hvsocket.update', resource: serviceId });
     }
   }
-  return instance.CredentialGuard ?? {};
+  return instance.CredentialGuard ? ccgState(instance.CredentialGuard) : undefined;
 }

@@ -23,6 +23,7 @@ import type {
   Attachment,
   AttachmentType,
   ContainerCredentialGuardOperationRequest,
+  ContainerCredentialGuardState,
   Device,
   GuestModificationRequest,
   HvSocketServiceConfig,
@@ -430,6 +431,21 @@ export function ccgRemoveInstance(id: string): ServiceModificationRequest {
       ['OperationDetails', struct<{ Id?: string }>([['Id', id]])],
     ]),
   );
+}
+
+/**
+ * The instance state as the container document carries it: hcsshim unmarshals HCS's
+ * answer into schema2.ContainerCredentialGuardState and marshals that struct again, so
+ * the key order is the struct's, fields it does not declare are lost and empty strings
+ * are omitted, whatever HCS sent (layers §4.2 Output, §7.2).
+ */
+export function ccgState(state: ContainerCredentialGuardState): ContainerCredentialGuardState {
+  return struct<ContainerCredentialGuardState>([
+    ['Cookie', state.Cookie],
+    ['RpcEndpoint', state.RpcEndpoint],
+    ['Transport', state.Transport],
+    ['CredentialSpec', state.CredentialSpec],
+  ]);
 }
 
 export function ccgPropertyQuery(): ServicePropertyQuery {

@@ -85,6 +85,24 @@ describe('credentials: Container Credential Guard', () => {
     assert.deepEqual(host.snapshot().layers, []);
   });
 
+  it('layers §4.2/§7.2: the state goes into the document as schema2.ContainerCredentialGuardState marshals it — struct key order, unknown and empty fields dropped, no entry without one', async () => {
+    const host = new AnsweringHost({ root: b.root });
+    const instances = (p: ServiceProperties) => (p.Properties![0] as { Instances: { Id: string }[] }).Instances;
+    host.answer = (p) => ({
+      Properties: [{ Instances: instances(p).map((i) => ({ ...i, CredentialGuard: { CredentialSpec: 'cs', Transport: 'LRPC', RpcEndpoint: '', Cookie: 'ck', Extra: 1 } })) }],
+    });
+    const a = await allocateWindowsResources({ id: 'c1', spec: withCred(), host });
+    assert.equal(json(a.containerDocument().ContainerCredentialGuard), '{"Cookie":"ck","Transport":"LRPC","CredentialSpec":"cs"}');
+    assert.equal(json(a.credentialGuard), json(a.containerDocument().ContainerCredentialGuard));
+    await a.resources.release({ all: true });
+
+    host.answer = (p) => ({ Properties: [{ Instances: instances(p).map((i) => ({ Id: i.Id })) }] });
+    const a2 = await allocateWindowsResources({ id: 'c2', spec: withCred(), host });
+    assert.equal(a2.credentialGuard, undefined);
+    assert.equal(Object.keys(a2.containerDocument()).join(), 'Storage');
+    await a2.resources.release({ all: true });
+  });
+
   it('our instance missing from the answer: failed to find credential guard instance with container ID c1', async () => {
     const host = new AnsweringHost({ root: b.root });
     host.answer = () => ({ Properties: [{ Instances: [] }] });
