@@ -4,6 +4,8 @@
 
 import { ReleaseError, asWcowError, errorFor, type WcowError } from '../errors';
 import type { Closer } from '../resources';
+import { currentJournal } from '../resources/journal/journal';
+import { traceStep } from '../trace';
 
 /** Release each closer in the given order, continuing past failures; the failures, in order. */
 export async function releaseEach(closers: readonly Closer[]): Promise<WcowError[]> {
@@ -26,6 +28,9 @@ export async function releaseEach(closers: readonly Closer[]): Promise<WcowError
 export function withRollbackErrors(err: unknown, rollbackErrors: readonly Error[]): WcowError {
   const primary = asWcowError(err);
   if (rollbackErrors.length === 0) return primary;
+  // What the rollback could not release is in nobody's hands now: keep the container's
+  // crash journal for recover() (DESIGN difference 8).
+  currentJournal()?.retain();
   const rollback = new ReleaseError(rollbackErrors, 'rollback failed', { op: primary.op ?? 'rollback' });
   return errorFor(primary.code, `${primary.message} (${rollback.message})`, { ...primary.details(), cause: rollback });
 }
@@ -35,6 +40,6 @@ export async function rollbackOnFailure<T>(acquired: () => readonly Closer[], st
   try {
     return await step();
   } catch (err) {
-    throw withRollbackErrors(err, await releaseEach(acquired()));
+    throw withRollbackErrors(err, await traceStep('rollback', 'step', () => releaseEach(acquired())));
   }
 }

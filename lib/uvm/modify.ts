@@ -2,11 +2,20 @@
 // ModifySettingRequest reaches HCS and the guest. WCOW UVMs always have their own GCS
 // connection (create_wcow.go:343), so a request with a GuestRequest is always split.
 
-import { wrap } from '../errors';
+import { errorFor, wrap, type WcowError } from '../errors';
 import { asRemove, withoutGuestRequest } from '../hcs/documents';
 import type { ModifySettingRequest } from '../hcs/schema';
 import type { UtilityVm } from '../host/types';
+import { currentJournal } from '../resources/journal/journal';
 import { traceStep } from '../trace';
+
+/** Errors of an Add whose guest part failed and whose host part could not be rolled back. */
+const hostPartsLeft = new WeakSet<Error>();
+
+/** Whether `err` says the host part of an Add is still there (its rollback failed). */
+export function hostPartLeft(err: unknown): boolean {
+  return err instanceof Error && hostPartsLeft.has(err);
+}
 
 export interface ModifyOptions {
   signal?: AbortSignal;
@@ -16,9 +25,10 @@ export interface ModifyOptions {
  * - No GuestRequest: the whole document to HcsModifyComputeSystem, errors unchanged.
  * - Add with a resource path: host part first (`adding VM resources: <e>`), then the guest
  *   request (`guest modify: <e>`); when the guest fails, the host part is rolled back with
- *   RequestType Remove and its Settings kept, as hcsshim does. A failed rollback is only
- *   recorded — a traced step `uvm.modify.rollback` whose failure the trace logger reports —
- *   and the guest error is what the caller sees.
+ *   RequestType Remove and its Settings kept, as hcsshim does. hcsshim only logs a failed
+ *   rollback; here (DESIGN difference 2) the error says so, `hostPartLeft(err)` tells the
+ *   caller the host part is still there, and the container's crash journal is kept for
+ *   recover() instead of being deleted at release (DESIGN difference 8).
  * - Remove with a resource path: guest first (`guest modify: <e>`; the host part is then not
  *   sent), then the host part (`removing VM resources: <e>`).
  * - Anything else (guest-only requests, Update): the guest request only.
@@ -42,11 +52,16 @@ export async function modifyUvm(uvm: UtilityVm, req: ModifySettingRequest, optio
   try {
     await uvm.guestRequest(req.GuestRequest, signal);
   } catch (err) {
+    const guestError = wrap(err, 'guest modify', { op: 'uvm.modify' });
     if (isAdd) {
       // The rollback runs even when the caller aborted: it undoes what already happened.
-      await traceStep('uvm.modify.rollback', 'step', () => uvm.modify(asRemove(req)), uvm.id).catch(() => undefined);
+      const left = await traceStep('uvm.modify.rollback', 'step', () => uvm.modify(asRemove(req)), uvm.id).then(
+        () => undefined,
+        (rollbackErr: unknown) => rollbackErr as Error,
+      );
+      if (left !== undefined) throw leftBehind(guestError, left);
     }
-    throw wrap(err, 'guest modify', { op: 'uvm.modify' });
+    throw guestError;
   }
   if (hasHostPart && req.RequestType === 'Remove') {
     try {
@@ -55,4 +70,14 @@ export async function modifyUvm(uvm: UtilityVm, req: ModifySettingRequest, optio
       throw wrap(err, 'removing VM resources', { op: 'uvm.modify' });
     }
   }
+}
+
+function leftBehind(guestError: WcowError, rollbackErr: Error): WcowError {
+  const err = errorFor(guestError.code, `${guestError.message} (rollback of the host part failed: ${rollbackErr.message})`, {
+    ...guestError.details(),
+    cause: guestError,
+  });
+  hostPartsLeft.add(err);
+  currentJournal()?.retain();
+  return err;
 }

@@ -8,8 +8,10 @@ import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from 
 import type { AttachmentType } from '../hcs/schema';
 import type { ResourceRecord } from '../resources/closer';
 import { dropReference } from '../resources/journal/decorate';
+import { withJournal } from '../resources/journal/journal';
 import type { UvmBackend } from './backend';
 import { Hold, RefHandle } from './handle';
+import { hostPartLeft } from './modify';
 
 export interface ScsiAddOptions {
   /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
@@ -39,6 +41,12 @@ export interface ScsiAttachment {
   removing: Promise<void> | undefined;
   /** The guest unmounted the disk but the host Remove failed: a retry sends only the host part. */
   guestUnmounted?: boolean;
+  /**
+   * The add failed after the host attached the disk and its rollback failed too: HCS still
+   * has it, nobody holds it. The LUN stays taken (handing it out again would fail at HCS
+   * for every later disk) and the next add removes it first.
+   */
+  orphan?: boolean;
 }
 
 export interface ScsiRefcount {
@@ -53,6 +61,7 @@ export class ScsiManager {
   readonly #vm: UvmBackend;
   /** scsiLocations[controller][lun] (types.go:90-91); WCOW has one controller. */
   readonly #slots: (ScsiAttachment | undefined)[][];
+  readonly #orphans = new Set<ScsiAttachment>();
 
   constructor(vm: UvmBackend) {
     this.#vm = vm;
@@ -87,6 +96,7 @@ export class ScsiManager {
         throw wrap(err, 'failed to grant VM access for SCSI mount', { op: 'scsi.add', resource: o.hostPath });
       }
     }
+    if (this.#orphans.size > 0) await this.#reap();
     for (;;) {
       const existing = this.#find(o.hostPath);
       if (existing === undefined) break;
@@ -133,7 +143,7 @@ export class ScsiManager {
   #find(hostPath: string): ScsiAttachment | undefined {
     for (const luns of this.#slots) {
       for (const a of luns) {
-        if (a !== undefined && !(a.controller === 0 && a.lun === 0) && a.hostPath === hostPath) return a;
+        if (a !== undefined && !(a.controller === 0 && a.lun === 0) && a.orphan !== true && a.hostPath === hostPath) return a;
       }
     }
     return undefined;
@@ -170,8 +180,40 @@ export class ScsiManager {
     try {
       await this.#vm.modify(scsiAttachmentAdd(a.controller, a.lun, attachment, guest));
     } catch (err) {
-      this.#free(a);
+      if (hostPartLeft(err)) {
+        a.orphan = true;
+        a.refCount = 0;
+        a.guestUnmounted = true;
+        this.#orphans.add(a);
+      } else {
+        this.#free(a);
+      }
       throw wrap(err, 'failed to modify UVM with new SCSI mount', { op: 'scsi.add', resource: a.hostPath });
+    }
+  }
+
+  /**
+   * Remove orphaned attachments (host part only: the guest never mounted them). Outside any
+   * container's journal: the one that made the orphan was kept for recover(), which finds
+   * the disk gone if this succeeds. A failure leaves the orphan for the next add.
+   */
+  async #reap(): Promise<void> {
+    for (const a of [...this.#orphans]) {
+      // Concurrent adds share one removal; a reaped orphan's LUN may already be another
+      // disk's, so it is never sent a second Remove.
+      if (!this.#orphans.has(a)) continue;
+      a.removing ??= (async () => {
+        try {
+          await withJournal(undefined, () => this.#vm.modify(scsiAttachmentRemove(a.controller, a.lun)));
+          this.#orphans.delete(a);
+          this.#free(a);
+        } catch {
+          // still attached: tried again by the next add
+        } finally {
+          a.removing = undefined;
+        }
+      })();
+      await a.removing;
     }
   }
 

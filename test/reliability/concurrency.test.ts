@@ -33,14 +33,26 @@ describe('reliability: concurrency under faults', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-busy-'));
     const journal = path.join(root, 'journal');
     // A rollback whose calls fail hands its journal to recover() and leaves this process's
-    // client state behind (faults.test.ts covers that); here faults hit every call but those.
-    const rollingBack = new Set<string>();
+    // client state behind (faults.test.ts and the uvm SCSI tests cover that); here faults hit
+    // every call but those of rollbacks — the allocation's, a step's own (`rollback`) and the
+    // host part of a failed guest add (`uvm.modify.rollback`). Counted, as they can nest.
+    const rollingBack = new Map<string, number>();
+    const isRollback = (step: string): boolean => step === 'rollback' || step === 'uvm.modify.rollback';
+    const track = (id: string | undefined, d: number): void => {
+      if (id === undefined) return;
+      const n = (rollingBack.get(id) ?? 0) + d;
+      if (n === 0) rollingBack.delete(id);
+      else rollingBack.set(id, n);
+    };
     const unsubscribe = onStep({
       start: (ctx) => {
-        if (ctx.step === 'rollback' && ctx.containerId !== undefined) rollingBack.add(ctx.containerId);
+        if (isRollback(ctx.step)) track(ctx.containerId, 1);
       },
       end: (ctx) => {
-        if (ctx.step === 'rollback' && ctx.containerId !== undefined) rollingBack.delete(ctx.containerId);
+        if (isRollback(ctx.step)) track(ctx.containerId, -1);
+      },
+      error: (ctx) => {
+        if (isRollback(ctx.step)) track(ctx.containerId, -1);
       },
     });
     try {

@@ -1,6 +1,8 @@
 // hcsshim's uvm.modify split (layers §3.4, mounts §4.5) and the guest-only requests.
 import assert from 'node:assert/strict';
+import { WcowError } from '../../lib/errors';
 import { onStep, type StepContext } from '../../lib/trace';
+import { hostPartLeft } from '../../lib/uvm/modify';
 import { SCSI0, world } from './helpers';
 
 const ADD = {
@@ -37,14 +39,20 @@ describe('uvm modify', () => {
     assert.deepEqual(rec.calls.map((c) => c.api), ['HcsModifyComputeSystem']);
   });
 
-  it('Add: a failed rollback is only recorded (a traced step), the guest error is what the caller sees', async () => {
+  it('Add: a failed rollback is reported with the guest error (hcsshim only logs it; DESIGN difference 2) and traced', async () => {
     const { uvm, rec } = world();
     const failed: StepContext[] = [];
     const unsubscribe = onStep({ error: (ctx) => failed.push(ctx) });
     try {
       rec.inject({ api: 'GuestRequest' });
       rec.inject({ api: 'HcsModifyComputeSystem', nth: 2 });
-      await assert.rejects(uvm.modify(ADD), { code: 'ERR_GUEST', message: 'guest modify: guest RPC failure: injected' });
+      await assert.rejects(uvm.modify(ADD), (err: unknown) => {
+        assert.ok(err instanceof WcowError);
+        assert.equal(err.code, 'ERR_GUEST');
+        assert.equal(err.message, 'guest modify: guest RPC failure: injected (rollback of the host part failed: hcs::System::Modify pod1@vm: Unspecified error)');
+        assert.ok(hostPartLeft(err));
+        return true;
+      });
     } finally {
       unsubscribe();
     }

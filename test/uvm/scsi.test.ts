@@ -153,6 +153,25 @@ describe('uvm SCSI attachments', () => {
     assert.equal(uvm.refcounts().scsi.length, 1);
   });
 
+  it('a failed guest mount whose host rollback fails too says so, keeps the LUN taken, and the next add removes it first (DESIGN difference 2)', async () => {
+    const { uvm, rec } = world();
+    rec.inject({ api: 'GuestRequest' });
+    const removeRollback = rec.inject({ api: 'HcsModifyComputeSystem', nth: 2 });
+    await assert.rejects(uvm.addScsi(vhd()), {
+      code: 'ERR_GUEST',
+      message:
+        'failed to modify UVM with new SCSI mount: guest modify: guest RPC failure: injected (rollback of the host part failed: hcs::System::Modify pod1@vm: Unspecified error)',
+    });
+    removeRollback();
+    // hcsshim would have freed LUN 1 while HCS still has the disk there; every later add
+    // would then be sent to an occupied LUN.
+    assert.deepEqual(uvm.refcounts().scsi.map((r) => [r.lun, r.refCount]), [[0, 1], [1, 0]]);
+    rec.clear();
+    const other = await uvm.addScsi(vhd({ hostPath: 'C:\\disks\\other.vhdx', uvmPath: 'C:\\mounts\\m2' }));
+    assert.deepEqual(rec.trace().slice(1, 2), [`HcsModifyComputeSystem {"ResourcePath":"${SCSI0}/1","RequestType":"Remove"}`]);
+    assert.equal(other.lun, 1, 'the orphan was removed before the new disk took the lowest free LUN');
+  });
+
   it('a concurrent add of a path being attached waits for it and gets its mount (one HCS attach)', async () => {
     const { uvm, rec } = world();
     rec.interleave = true;

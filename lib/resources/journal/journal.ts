@@ -46,6 +46,7 @@ export class Journal {
   #n = 0;
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
+  #retained = false;
 
   private constructor(path: string, id: string, fd: fs.promises.FileHandle) {
     this.path = path;
@@ -108,13 +109,24 @@ export class Journal {
   }
 
   /**
-   * Everything released: close and delete. A reference another container of this process
+   * Something this container acquired could not be given back in process (a rollback
+   * failed and nobody holds what it left): when the container is otherwise released, the
+   * journal is handed to recover() (abandoned) instead of deleted.
+   */
+  retain(): void {
+    this.#retained = true;
+  }
+
+  /**
+   * Everything released: close and delete — or, when retained, hand over to recover(). A
+   * reference another container of this process
    * took over (recorded in its journal) must be on disk before this journal, which may be
    * the only other record of that resource, disappears — so every write in flight in this
    * process is awaited first.
    */
   async remove(): Promise<void> {
     if (this.#closed) return;
+    if (this.#retained) return this.abandon();
     this.#closed = true;
     await Promise.all([this.#tail, ...inFlight]);
     try {
