@@ -3,12 +3,10 @@
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
 import { ReleaseError } from '../../lib/errors';
+import { ERROR_DEVICE_NOT_CONNECTED_HR, ERROR_NOT_READY_HR, E_ACCESSDENIED } from '../../lib/hcs/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
 import { bench, L1, L1_ID, L2, L2_ID, L3, L3_ID, S, SCSI0, SH, VSMB_SHARES, apis, json, spec, type Bench, rejects } from '../allocate/fixtures';
 
-const ERROR_NOT_READY_HR = 0x80070015 | 0;
-const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
-const E_ACCESSDENIED = 0x80070005 | 0;
 
 const descriptors = [
   { layerId: L3_ID, flags: 0, path: L3 },

@@ -10,7 +10,7 @@
 
 import * as net from 'node:net';
 import { WcowError } from '../../lib/errors';
-import { E_FAIL } from '../../lib/hcs/errors';
+import { E_FAIL, E_HANDLE } from '../../lib/hcs/errors';
 import type {
   GuestModificationRequest,
   ModifySettingRequest,
@@ -31,7 +31,6 @@ export interface StorageCall {
 type Reply = string[];
 
 const E_NOTIMPL = 0x80004001 | 0;
-const E_HANDLE = 0x80070006 | 0;
 
 /** How HCS reports a failed call: the HRESULT and its error document. */
 function failure(err: unknown): Reply {

@@ -41,13 +41,8 @@ import type {
   VirtualSmbShare,
 } from '../../hcs/schema';
 import { dir } from '../winpath';
-import {
-  ERROR_ALREADY_EXISTS_HR,
-  ERROR_NOT_FOUND_HR,
-  ERROR_SHARING_VIOLATION_HR,
-  E_ACCESSDENIED,
-  Rejection,
-} from './failure';
+import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR, ERROR_SHARING_VIOLATION_HR, E_ACCESSDENIED } from '../../hcs/errors';
+import { Rejection } from './failure';
 import type { WindowsFs } from './fs';
 import { GUID } from './guid';
 import { fold, sameText, type HostState, type ScsiAttachmentState, type UvmState } from './state';

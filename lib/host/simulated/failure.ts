@@ -16,16 +16,6 @@
 import type { HcsResultDocument, WcowError } from '../../errors';
 import { apiFailure } from '../../hcs/errors';
 
-export {
-  ERROR_PATH_NOT_FOUND_HR,
-  E_ACCESSDENIED,
-  E_HANDLE,
-  ERROR_SHARING_VIOLATION_HR,
-  ERROR_FILE_EXISTS_HR,
-  ERROR_ALREADY_EXISTS_HR,
-  ERROR_NOT_FOUND_HR,
-} from '../../hcs/errors';
-
 /** The model refused a call: the HRESULT the real service returns and why. */
 export class Rejection extends Error {
   constructor(

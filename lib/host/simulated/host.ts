@@ -6,14 +6,14 @@
 
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
-import { ERROR_FILE_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
+import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
 import type { Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
 import { SimCore, type LatencyOptions } from './core';
-import { ERROR_PATH_NOT_FOUND_HR, Rejection } from './failure';
+import { Rejection } from './failure';
 import { WindowsFs } from './fs';
 import { persistence } from './persist';
 import { simulatedNameToGuid } from './guid';

@@ -16,7 +16,8 @@ import type {
   ServiceProperties,
   ServicePropertyQuery,
 } from '../../hcs/schema';
-import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR, Rejection } from './failure';
+import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR } from '../../hcs/errors';
+import { Rejection } from './failure';
 import { derivedGuid } from './guid';
 import type { CcgInstanceState, HostState } from './state';
 

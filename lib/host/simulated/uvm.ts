@@ -6,7 +6,8 @@ import type { GuestModificationRequest, ModifySettingRequest, ProcessParameters 
 import type { ExecOptions, ExecResult, UtilityVm } from '../types';
 import type { PendingCall, SimCore } from './core';
 import { prepareHostModify, type Undo } from './devices';
-import { E_HANDLE, Rejection } from './failure';
+import { E_HANDLE } from '../../hcs/errors';
+import { Rejection } from './failure';
 import { guestCommit, prepareProcess } from './guest';
 import type { UvmState } from './state';
 

@@ -18,7 +18,8 @@
 import { ERROR_FILE_NOT_FOUND_HR, E_INVALIDARG, HCS_E_INVALID_STATE } from '../../hcs/errors';
 import { base, join } from '../winpath';
 import type { LayerDescriptor } from '../types';
-import { ERROR_FILE_EXISTS_HR, ERROR_PATH_NOT_FOUND_HR, Rejection } from './failure';
+import { ERROR_FILE_EXISTS_HR, ERROR_PATH_NOT_FOUND_HR } from '../../hcs/errors';
+import { Rejection } from './failure';
 import type { WindowsFs } from './fs';
 import { derivedGuid, simulatedNameToGuid } from './guid';
 import { fold, type HostState, type LayerState } from './state';
