@@ -18,11 +18,11 @@ import type { Host, UtilityVm } from './host/types';
 import { clean, join } from './host/winpath';
 import { setupCredentialGuard } from './credentials';
 import { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
-import { ensureScratch, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
+import { ensureScratch, leftoversOf, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
 import { Journal, Resources, type Closer } from './resources';
-import { journalHost, journalScope } from './resources/journal';
+import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
 import type { OciSpec, OciWindowsDevice } from './spec/types';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
@@ -177,15 +177,16 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 
+    const spec = structuredClone(validated.spec);
     const resources = new Resources(c.id);
     const journalDir = o.journal;
     if (journalDir !== undefined) {
       // From here on every acquisition is journaled before it is attempted.
-      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id));
+      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id, hostIdentity(o.host)));
       bindJournal(resources.journal);
     }
-    const spec = structuredClone(validated.spec);
     let sandboxLayers: Closer | undefined;
+    let sandboxUndos: Undo[] = [];
     try {
       const rootInUvm = state === undefined ? undefined : containerRootInUvm(state);
       if (rootInUvm !== undefined) resources.containerRootInUvm = rootInUvm;
@@ -201,7 +202,10 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         // (layers §1.2 step 6): never in `resources`, so release does not remove them;
         // they go with the UVM (lib/layers/README.md). A failed allocation does (below).
         if (!(c.isSandbox && state !== undefined)) resources.setLayers(mounted.closer);
-        else sandboxLayers = mounted.closer;
+        else {
+          sandboxLayers = mounted.closer;
+          sandboxUndos = resources.journal?.heldUndos() ?? [];
+        }
       }
 
       let disks: MappedDirectory[] = [];
@@ -240,6 +244,9 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
       }));
       const rootPath = spec.root.path;
+      // The sandbox's layers are the UVM's: once the sandbox is released its journal no
+      // longer answers for them (until then recover takes them back after a crash).
+      resources.uvmOwned = sandboxUndos;
       return {
         spec,
         containerRootInUvm: rootInUvm,
@@ -252,6 +259,8 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // The UVM keeps a pod sandbox's layers only once the sandbox exists: a failed sandbox
       // allocation takes them back, or they would stay in the UVM with nobody to remove them.
       if (sandboxLayers !== undefined) resources.setLayers(sandboxLayers);
+      // What a step's own rollback could not undo is the container's to release now.
+      resources.add(...leftoversOf(err));
       throw await rollback(err, resources);
     }
   }));
@@ -265,7 +274,7 @@ async function rollback(err: unknown, resources: Resources): Promise<WcowError> 
   } catch (releaseErr) {
     // The caller gets no Resources to retry with: what is left goes to recover().
     await resources.abandon().catch(() => undefined);
-    return withRollbackErrors(err, releaseErr instanceof ReleaseError ? releaseErr.errors : [asWcowError(releaseErr)]);
+    return withRollbackErrors(err, releaseErr instanceof ReleaseError ? releaseErr.errors.map((e) => asWcowError(e)) : [asWcowError(releaseErr)]);
   }
 }
 

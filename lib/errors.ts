@@ -53,6 +53,8 @@ export interface WcowErrorDetails {
   errno?: string;
   /** Exit code of a guest process. */
   exitCode?: number;
+  /** The undos that failed in the rollback after this failure (what they left is reported, not forgotten). */
+  rollbackErrors?: readonly WcowError[];
   cause?: unknown;
 }
 
@@ -64,6 +66,7 @@ export class WcowError extends Error {
   readonly result?: HcsResultDocument;
   readonly errno?: string;
   readonly exitCode?: number;
+  readonly rollbackErrors?: readonly WcowError[];
 
   constructor(code: WcowErrorCode, message: string, details: WcowErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -75,6 +78,7 @@ export class WcowError extends Error {
     if (details.result !== undefined) this.result = details.result;
     if (details.errno !== undefined) this.errno = details.errno;
     if (details.exitCode !== undefined) this.exitCode = details.exitCode;
+    if (details.rollbackErrors !== undefined) this.rollbackErrors = details.rollbackErrors;
   }
 
   /** The details of this error, for re-wrapping with another message. */
@@ -86,6 +90,7 @@ export class WcowError extends Error {
     if (this.result !== undefined) d.result = this.result;
     if (this.errno !== undefined) d.errno = this.errno;
     if (this.exitCode !== undefined) d.exitCode = this.exitCode;
+    if (this.rollbackErrors !== undefined) d.rollbackErrors = this.rollbackErrors;
     return d;
   }
 

@@ -7,7 +7,7 @@ import { HcsError, ReleaseError, wrap } from '../errors';
 import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance, ccgState } from '../hcs/documents';
 import type { ContainerCredentialGuardInstance, ContainerCredentialGuardState } from '../hcs/schema';
 import type { Host } from '../host/types';
-import { withRollbackErrors } from '../layers/release';
+import { rollbackAfter } from '../layers/release';
 import { closer, type Resources } from '../resources';
 import type { UvmState } from '../uvm';
 
@@ -77,11 +77,8 @@ export async function setupCredentialGuard(
       if (!serviceId) throw new HcsError('unexpected value returned from hcs', { op: 'ccg.query', resource: id });
     }
   } catch (err) {
-    const rollback = await removeInstance(host, id).then(
-      () => [],
-      (e: Error) => [e],
-    );
-    throw withRollbackErrors(err, rollback);
+    // What the rollback could not remove stays with the container (leftoversOf).
+    throw await rollbackAfter(err, [closer('ccg', { kind: 'ccg', id }, () => removeInstance(host, id))]);
   }
 
   // What is live, so that a retried release (after a partial failure) redoes only

@@ -9,6 +9,7 @@ import { LAYER_RETRY_ATTEMPTS, LAYER_RETRY_DELAY_MS, ERROR_NOT_READY, ERROR_DEVI
 import type { Host } from '../host/types';
 import { closer, type Closer } from '../resources';
 import { layerDescriptors } from './descriptors';
+import { leftoversOf, rollbackOnFailure } from './release';
 
 /**
  * hcsshim serializes PrepareLayer process-wide, "a temporary workaround for a
@@ -28,15 +29,15 @@ async function prepareSerialized(host: Host, scratch: string, parents: readonly 
   return turn;
 }
 
-/** One attempt: Activate, Prepare; a failed Prepare deactivates again (error ignored). */
+/**
+ * One attempt: Activate, Prepare; a failed Prepare deactivates again. hcsshim ignores that
+ * DeactivateLayer's error (layers §3.2 step 3); here it is reported with the Prepare failure
+ * and the activation it left is handed on (release.ts leftoversOf), never forgotten.
+ */
 async function activateAndPrepare(host: Host, scratch: string, parents: readonly string[]): Promise<void> {
   await host.activateLayer(scratch);
-  try {
-    await prepareSerialized(host, scratch, parents);
-  } catch (err) {
-    await host.deactivateLayer(scratch).catch(() => undefined);
-    throw err;
-  }
+  const activated = closer('layers', { kind: 'layers', isolation: 'process', scratch, activated: true }, () => host.deactivateLayer(scratch));
+  await rollbackOnFailure(() => [activated], () => prepareSerialized(host, scratch, parents));
 }
 
 export interface HostLayersMount {
@@ -64,22 +65,13 @@ export async function mountHostLayers(host: Host, scratch: string, parents: read
       lastError = undefined;
       break;
     } catch (err) {
-      if (!hasWin32Code(err, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED)) throw err;
+      // A retry after a rollback that failed would activate once more on top of what it left.
+      if (!hasWin32Code(err, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED) || leftoversOf(err).length > 0) throw err;
       lastError = err;
       await sleep(LAYER_RETRY_DELAY_MS);
     }
   }
   if (lastError !== undefined) throw wrap(lastError, 'layer retry loop failed', details);
-
-  let rootPath: string;
-  try {
-    rootPath = await host.getLayerMountPath(scratch);
-  } catch (err) {
-    // Undo the prepare and the activation; their errors are ignored like hcsshim's defer.
-    await host.unprepareLayer(scratch).catch(() => undefined);
-    await host.deactivateLayer(scratch).catch(() => undefined);
-    throw err;
-  }
 
   // hcsshim's wcowHostLayersCloser stops at the first error (layers §3.2 closer);
   // so do we: deactivating a still-prepared layer would fail anyway. Unlike
@@ -93,5 +85,9 @@ export async function mountHostLayers(host: Host, scratch: string, parents: read
     }
     await host.deactivateLayer(scratch);
   };
-  return { rootPath, closer: closer('layers', { kind: 'layers', isolation: 'process', scratch, rootPath }, release) };
+  const record = { kind: 'layers', isolation: 'process', scratch };
+  // A failed GetLayerMountPath undoes the prepare and the activation (hcsshim's defer,
+  // which ignores their errors; here they are reported and what is left handed on).
+  const rootPath = await rollbackOnFailure(() => [closer('layers', record, release)], () => host.getLayerMountPath(scratch));
+  return { rootPath, closer: closer('layers', { ...record, rootPath }, release) };
 }

@@ -12,7 +12,7 @@ import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
 export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
 export { layerDescriptors } from './descriptors';
-export { withRollbackErrors } from './release';
+export { leftoversOf, withRollbackErrors } from './release';
 
 export interface LayerMount {
   /** Argon: `\\?\Volume{…}\`; Xenon: `C:\c\<hex>`. */

@@ -18,8 +18,10 @@ import {
 import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } from '../hcs/errors';
 import type { Host, UtilityVm } from '../host/types';
 import type { Logger } from '../trace';
-import { JOURNAL_SUFFIX, syncDirectory } from './journal/journal';
-import { currentOwner, isAlive, type Owner } from './journal/owner';
+import { JOURNAL_SUFFIX, TEMP_SUFFIX, syncDirectory } from './journal/journal';
+import { isHeld, tryLock } from './journal/lock';
+import { isAlive, type Owner } from './journal/owner';
+import { checkDirectory, hostIdentity, openJournalFile } from './journal/trust';
 import { readJournal, type JournalState } from './journal/replay';
 import { isCounted, type Undo } from './journal/undo';
 
@@ -41,9 +43,10 @@ export interface RecoveredJournal {
   /**
    * `live`: the owner still runs, not touched. `recovered`: everything undone (or left to a
    * live holder), file deleted. `incomplete`: some undo failed, file kept for the next run.
-   * `corrupt`: unreadable, kept.
+   * `corrupt`: unreadable, kept. `foreign`: it belongs to another host (another simulated
+   * root, another machine) or names resources this host's state cannot have: refused, kept.
    */
-  status: 'live' | 'recovered' | 'incomplete' | 'corrupt';
+  status: 'live' | 'recovered' | 'incomplete' | 'corrupt' | 'foreign';
 }
 
 export interface RecoverAction {
@@ -53,8 +56,12 @@ export interface RecoverAction {
   resource: string;
   /** The dead journals that held it (undone once for all of them). */
   journals: string[];
-  /** `removed`, or `already-gone` when HCS no longer had it (a call that never happened, a crash after the removal). */
-  outcome: 'removed' | 'already-gone';
+  /**
+   * `removed`; `already-gone` when HCS no longer had it (a call that never happened, a crash
+   * after the removal); `uvm-gone` when its utility VM no longer exists (a terminated UVM
+   * took it with it).
+   */
+  outcome: 'removed' | 'already-gone' | 'uvm-gone';
 }
 
 export interface RecoverReport {
@@ -202,27 +209,49 @@ interface Group {
   at: number;
 }
 
-/** Only one recover at a time per directory: two would undo the same things twice. */
-async function lock(dir: string): Promise<() => Promise<void>> {
+/**
+ * Only one recover at a time per directory: two would undo the same things twice. The lock
+ * is written complete before it is visible (lock.ts), so a concurrent recover never takes a
+ * lock being written for a stale one.
+ */
+function lock(dir: string): () => void {
   const path = nodePath.join(dir, 'recover.lock');
-  const me = JSON.stringify(currentOwner());
-  for (;;) {
-    try {
-      await fs.promises.writeFile(path, me, { flag: 'wx', mode: 0o600 });
-      return () => fs.promises.rm(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new JournalError(`cannot lock ${path}: ${(err as Error).message}`, { op: 'recover.lock', resource: path, cause: err });
-    }
-    let holder: Owner | undefined;
-    try {
-      holder = JSON.parse(await fs.promises.readFile(path, 'utf8')) as Owner;
-    } catch {
-      holder = undefined; // torn by a killed recover: stale
-    }
-    if (holder !== undefined && isAlive(holder)) {
-      throw new JournalError(`another recover (pid ${holder.pid}) is running on ${dir}`, { op: 'recover.lock', resource: path });
-    }
-    await fs.promises.rm(path, { force: true });
+  let l;
+  try {
+    l = tryLock(path);
+  } catch (err) {
+    throw new JournalError(`cannot lock ${path}: ${(err as Error).message}`, { op: 'recover.lock', resource: path, cause: err });
+  }
+  if (!isHeld(l)) throw new JournalError(`another recover (pid ${l.pid}) is running on ${dir}`, { op: 'recover.lock', resource: path });
+  return () => l.release();
+}
+
+/**
+ * A UVM's own resources — its scratch at LUN 0, its `os` boot share — come with the UVM and
+ * no container acquires them: a journal naming them is not believed (DESIGN difference 8).
+ */
+function isUvmBaseline(u: Undo): boolean {
+  return (u.op === 'scsi.remove' && u.controller === 0 && u.lun === 0) || (u.op === 'vsmb.remove' && u.name.toLowerCase() === 'os');
+}
+
+/**
+ * Whether the host is a simulated one with an empty state: no compute system, layer or file
+ * it ever made. A journal naming resources there was given the wrong state directory (the
+ * real one holds them); "already gone" answers would delete the only record of them.
+ */
+function isEmptySimulatedState(host: Host): boolean {
+  const snapshot = (host as { snapshot?: unknown }).snapshot;
+  if (host.kind !== 'simulated' || typeof snapshot !== 'function') return false;
+  const s = (snapshot as () => { uvms?: object; layers?: unknown[]; ccgInstances?: unknown[]; filesCreated?: unknown[] }).call(host);
+  return Object.keys(s.uvms ?? {}).length === 0 && (s.layers ?? []).length === 0 && (s.ccgInstances ?? []).length === 0 && (s.filesCreated ?? []).length === 0;
+}
+
+/** Temporary files of journal creators and lock writers that died before finishing (`<name>.<pid>.<random>.tmp`). */
+async function removeDeadTemporaries(dir: string, names: readonly string[]): Promise<void> {
+  for (const n of names) {
+    if (!n.endsWith(TEMP_SUFFIX)) continue;
+    const pid = Number(n.split('.').at(-3));
+    if (Number.isInteger(pid) && pid > 0 && !isAlive({ pid })) await fs.promises.rm(nodePath.join(dir, n), { force: true });
   }
 }
 
@@ -235,6 +264,36 @@ async function journalsIn(dir: string): Promise<string[]> {
     throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'recover', resource: dir, cause: err });
   }
   return names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort().map((n) => nodePath.join(dir, n));
+}
+
+/**
+ * Appends recover's progress to a dead journal: after its last complete line — a torn
+ * tail a killed writer left is cut first, so the record never glues onto the fragment.
+ */
+class Appender {
+  readonly #fd: number;
+  #at: number;
+
+  constructor(path: string, end: number) {
+    this.#fd = openJournalFile(path, fs.constants.O_WRONLY);
+    fs.ftruncateSync(this.#fd, end);
+    this.#at = end;
+  }
+
+  write(line: string): void {
+    const data = Buffer.from(line);
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(this.#fd, data, done, data.length - done, this.#at + done);
+    this.#at += data.length;
+  }
+
+  close(): void {
+    try {
+      fs.fdatasyncSync(this.#fd);
+    } finally {
+      fs.closeSync(this.#fd);
+    }
+  }
 }
 
 /**
@@ -263,9 +322,19 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
   const { dir, paths, others } = await journalPaths(o);
   const report: RecoverReport = { journals: [], undone: [], keptForLive: [], errors: [] };
   if (paths.length === 0) return report;
-  const unlock = await lock(dir);
-  const uvms = new Uvms(o.host);
   try {
+    checkDirectory(dir, false);
+  } catch (err) {
+    // Anyone who can write there could have planted what the journals name.
+    report.errors.push(asWcowError(err));
+    report.journals.push(...paths.map((path) => ({ path, id: '', owner: { pid: 0 }, status: 'foreign' as const })));
+    return report;
+  }
+  const unlock = lock(dir);
+  const uvms = new Uvms(o.host);
+  const here = hostIdentity(o.host);
+  try {
+    await removeDeadTemporaries(dir, await fs.promises.readdir(dir));
     const dead: JournalState[] = [];
     const liveKeys = new Set<string>();
     for (const path of others) {
@@ -275,6 +344,11 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
         // An unreadable journal holds nothing we could keep for it; its own recover reports it.
       }
     }
+    const refuse = (state: JournalState, why: string): void => {
+      report.errors.push(new JournalError(`crash journal ${state.path} (container '${state.id}') ${why}; refused, kept`, { op: 'recover', resource: state.path }));
+      report.journals.push({ path: state.path, id: state.id, owner: state.owner, status: 'foreign' });
+    };
+    const empty = isEmptySimulatedState(o.host);
     for (const path of paths) {
       let state: JournalState;
       try {
@@ -288,6 +362,12 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
       if (!state.abandoned && isAlive(state.owner)) {
         for (const h of state.held) liveKeys.add(h.key);
         report.journals.push({ path, id: state.id, owner: state.owner, status: 'live' });
+      } else if (state.host !== here) {
+        refuse(state, `belongs to another host (${state.host}, this is ${here})`);
+      } else if (empty && state.held.length > 0) {
+        refuse(state, `names ${state.held.length} resource(s) but the simulated host's state is empty: is this the state directory it was allocated with?`);
+      } else if (state.held.some((h) => isUvmBaseline(h.undo))) {
+        refuse(state, "names a utility VM's own scratch (LUN 0) or `os` share, which no container acquires");
       } else {
         dead.push(state);
       }
@@ -305,11 +385,12 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
     const order = [...groups.values()].sort((a, b) => RANK[a.undo.op] - RANK[b.undo.op] || b.at - a.at);
 
     const incomplete = new Set<string>();
-    const appenders = new Map<string, fs.promises.FileHandle>();
-    const progress = async (path: string, undo: Undo): Promise<void> => {
-      let fd = appenders.get(path);
-      if (fd === undefined) appenders.set(path, (fd = await fs.promises.open(path, 'a', 0o600)));
-      await fd.write(JSON.stringify({ t: 'removed', undo, by: 'recover' }) + '\n');
+    const ends = new Map(dead.map((j) => [j.path, j.end]));
+    const appenders = new Map<string, Appender>();
+    const progress = (path: string, undo: Undo): void => {
+      let a = appenders.get(path);
+      if (a === undefined) appenders.set(path, (a = new Appender(path, ends.get(path) ?? 0)));
+      a.write(JSON.stringify({ t: 'removed', undo, by: 'recover' }) + '\n');
     };
     try {
       for (const g of order) {
@@ -325,13 +406,13 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
         try {
           for (const path of holders) {
             try {
-              if (!(await undoOnce(o.host, uvms, g.undo))) outcome = 'already-gone';
+              if (!(await undoOnce(o.host, uvms, g.undo))) outcome = 'uvm-gone';
             } catch (err) {
               const e = asWcowError(err);
               if (!isGone(g.undo, e)) throw e;
               outcome = 'already-gone';
             }
-            await progress(path, g.undo);
+            progress(path, g.undo);
           }
         } catch (err) {
           const e = asWcowError(err, { op: 'recover', resource });
@@ -344,9 +425,12 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
         o.logger?.info({ op: g.undo.op, resource, outcome }, 'recover: undone');
       }
     } finally {
-      for (const fd of appenders.values()) {
-        await fd.datasync().catch(() => undefined);
-        await fd.close().catch(() => undefined);
+      for (const a of appenders.values()) {
+        try {
+          a.close();
+        } catch {
+          // The progress is an optimisation: a rerun redoes an undo whose record was lost, and finds it gone.
+        }
       }
     }
 
@@ -358,7 +442,7 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
     await syncDirectory(dir);
   } finally {
     await uvms.close();
-    await unlock();
+    unlock();
   }
   return report;
 }

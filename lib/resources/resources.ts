@@ -5,6 +5,7 @@
 import { ReleaseError, asWcowError } from '../errors';
 import type { Closer, ResourceRecord } from './closer';
 import { withJournal, type Journal } from './journal/journal';
+import type { Undo } from './journal/undo';
 
 export interface ResourcesJson {
   id: string;
@@ -20,6 +21,8 @@ export class Resources {
   #closers: Closer[] = [];
   #layers: Closer | undefined;
   #journal: Journal | undefined;
+  /** What the journal names that belongs to the UVM once this container is released (a pod sandbox's layers). */
+  uvmOwned: readonly Undo[] = [];
 
   constructor(id: string) {
     this.id = id;
@@ -104,6 +107,8 @@ export class Resources {
     }
     if (errors.length > 0) throw new ReleaseError(errors, undefined, { op: 'resources.release', resource: this.id });
     if (this.#closers.length === 0 && this.#layers === undefined && this.#journal !== undefined) {
+      await this.#journal.handOver(this.uvmOwned);
+      this.uvmOwned = [];
       await this.#journal.remove();
       this.#journal = undefined;
     }

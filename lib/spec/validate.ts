@@ -34,6 +34,7 @@ import { assignedDevice } from '../hcs/documents';
 import { base, dir, volumeName } from '../host/winpath';
 import { classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
 import type { OciMount, OciSpec, OciWindowsDevice } from './types';
+import { normalizeSpec } from './normalize';
 
 const OP = 'spec.validate';
 
@@ -142,7 +143,8 @@ function stringArray(v: unknown, field: string, make = typeError): string[] {
 // ---------------------------------------------------------------------------
 
 /** Everything hcsshim would reject, and what DESIGN says we reject besides, before any side effect. */
-export function validateSpec(input: unknown, ctx: ValidateContext): ValidatedSpec {
+export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec {
+  const input = normalizeSpec(raw);
   const hypervisorIsolated = ctx.hypervisorIsolated;
   if (input !== undefined && input !== null && !isObject(input)) throw typeError('Spec', 'an object', input);
   const spec: Json = isObject(input) ? input : {};

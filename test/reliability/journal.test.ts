@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SimulatedHost } from '../../lib/host/simulated';
 import { Journal, readJournal, recover } from '../../lib/resources';
+import { hostIdentity } from '../../lib/resources/journal';
+import { journalName } from '../../lib/resources/journal/journal';
 
 /** A pid that ran and exited: no process has it now. */
 function deadPid(): number {
@@ -24,7 +26,7 @@ describe('reliability: journal files', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('is 0600 in a 0700 directory, owned by this process, and deleted only by its owner', async () => {
-    const j = await Journal.create(path.join(dir, 'j'), 'c1');
+    const j = await Journal.create(path.join(dir, 'j'), 'c1', hostIdentity(host));
     assert.equal(fs.statSync(j.path).mode & 0o777, 0o600);
     assert.equal(fs.statSync(path.join(dir, 'j')).mode & 0o777, 0o700);
     await j.acquire({ op: 'ccg.remove', id: 'c1' });
@@ -32,17 +34,19 @@ describe('reliability: journal files', () => {
     const report = await recover({ dir: path.join(dir, 'j'), host });
     assert.deepEqual(report.journals.map((x) => x.status), ['live']);
     assert.deepEqual(report.undone, []);
+    await j.removed({ op: 'ccg.remove', id: 'c1' });
     await j.remove();
     assert.equal(fs.existsSync(j.path), false);
   });
 
-  it('an empty journal (killed before its owner record) of a dead process is deleted; of a live one, kept', async () => {
+  it('a journal is visible only complete: a creator killed before linking leaves a temporary file, which recover removes once its pid is dead', async () => {
     const jd = path.join(dir, 'j');
-    fs.mkdirSync(jd);
-    const dead = path.join(jd, `0123456789abcdef-${deadPid()}-00000000.journal`);
-    const live = path.join(jd, `0123456789abcdef-${process.pid}-00000000.journal`);
+    fs.mkdirSync(jd, { mode: 0o700 });
+    const dead = path.join(jd, `${journalName('c1')}.${deadPid()}.00000000.tmp`);
+    const live = path.join(jd, `${journalName('c2')}.${process.pid}.00000000.tmp`);
     fs.writeFileSync(dead, '');
     fs.writeFileSync(live, '{"t":"ow');
+    fs.writeFileSync(path.join(jd, journalName('c3')), JSON.stringify({ t: 'owner', v: 2, id: 'c3', pid: deadPid(), at: 1, host: hostIdentity(host) }) + '\n');
     const report = await recover({ dir: jd, host });
     assert.deepEqual(report.errors, []);
     assert.deepEqual(fs.readdirSync(jd), [path.basename(live)]);
@@ -50,13 +54,14 @@ describe('reliability: journal files', () => {
 
   it('a torn last line is ignored; the acquisition before it is undone, "already gone" counts as done', async () => {
     const jd = path.join(dir, 'j');
-    fs.mkdirSync(jd);
-    const file = path.join(jd, `0123456789abcdef-${deadPid()}-00000000.journal`);
+    fs.mkdirSync(jd, { mode: 0o700 });
+    const file = path.join(jd, journalName('c1'));
     const lines = [
-      { t: 'owner', v: 1, id: 'c1', pid: deadPid(), at: 1 },
+      { t: 'owner', v: 2, id: 'c1', pid: deadPid(), at: 1, host: hostIdentity(host) },
       { t: 'acquire', n: 1, at: 2, undo: { op: 'ccg.remove', id: 'c1' } },
     ];
     fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"t":"acq');
+    await host.createUtilityVm({ id: 'other@vm' }); // a host state of its own: not empty
     const report = await recover({ dir: jd, host });
     assert.deepEqual(report.errors, []);
     assert.deepEqual(report.undone, [{ op: 'ccg.remove', resource: 'credential guard instance c1', journals: [file], outcome: 'already-gone' }]);
@@ -65,16 +70,16 @@ describe('reliability: journal files', () => {
 
   it('recovering one journal leaves a share another journal of its directory still holds; recovering that one removes it', async () => {
     const jd = path.join(dir, 'j');
-    fs.mkdirSync(jd);
+    fs.mkdirSync(jd, { mode: 0o700 });
     fs.mkdirSync(path.join(dir, 'C', 'layers', 'L1'), { recursive: true });
     const uvm = await host.createUtilityVm({ id: 'pod1@vm' });
     await uvm.modify({ ResourcePath: 'VirtualMachine/Devices/VirtualSmb/Shares', RequestType: 'Add', Settings: { Name: 's1', Path: 'C:\\layers\\L1', Options: { ReadOnly: true } } });
     const share = { op: 'vsmb.remove', uvmId: 'pod1@vm', name: 's1' };
     const journal = (id: string): string => {
       const pid = deadPid();
-      const file = path.join(jd, `0123456789abcde${id.length}-${pid}-${id}.journal`);
+      const file = path.join(jd, journalName(id));
       const lines = [
-        { t: 'owner', v: 1, id, pid, at: 1 },
+        { t: 'owner', v: 2, id, pid, at: 1, host: hostIdentity(host) },
         { t: 'acquire', n: 1, at: 2, undo: share },
       ];
       fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
@@ -88,7 +93,7 @@ describe('reliability: journal files', () => {
     assert.deepEqual(first.errors, []);
     assert.deepEqual(first.undone, []);
     assert.deepEqual(first.keptForLive, [{ op: 'vsmb.remove', resource: 'pod1@vm share s1' }]);
-    assert.deepEqual(fs.readdirSync(jd), [path.basename(b)]);
+    assert.deepEqual(fs.readdirSync(jd).filter((n) => n.endsWith('.journal')), [path.basename(b)]);
     assert.ok(shares().includes('s1'), 'the share stays while the other journal holds it');
 
     const second = await recover({ journal: b, host });

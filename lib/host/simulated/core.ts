@@ -9,6 +9,7 @@ import { E_FAIL, hresultText } from '../../hcs/errors';
 import { CallLog, type FaultSpec, type SimulatedCall } from './calls';
 import { Rejection, errorFor } from './failure';
 import type { WindowsFs } from './fs';
+import type { StateStore } from './persist';
 import type { HostState } from './state';
 
 export interface LatencyOptions {
@@ -58,13 +59,16 @@ export class PendingCall {
 
 export class SimCore {
   readonly log = new CallLog();
+  /** Transactions of this process in flight: the in-memory state is theirs until they end. */
+  #depth = 0;
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     public state: HostState,
     readonly fs: WindowsFs,
     private readonly latency: LatencyOptions,
-    /** Called after every successful state-changing call (persistence). */
-    readonly changed: () => Promise<void>,
+    /** Where the state persists, shared with other processes (persist.ts); none: in memory only. */
+    private readonly store: StateStore | undefined,
   ) {}
 
   start(api: string, target: string | undefined, document?: unknown, args?: Record<string, unknown>): PendingCall {
@@ -73,9 +77,60 @@ export class SimCore {
     return new PendingCall(call, fault, ms);
   }
 
+  /** Take what another process wrote, unless a transaction of this process is using the state. */
+  refresh(): void {
+    if (this.store === undefined || this.#depth > 0) return;
+    const fresh = this.store.changed();
+    if (fresh !== undefined) this.state = fresh;
+  }
+
+  /**
+   * A state change as one locked read-modify-write (persist.ts): one at a time in this
+   * process, under the state directory's lock, on the latest state, written before the lock
+   * is released — when `fn` succeeds (a failed call changes nothing). In memory only: `fn`.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const store = this.store;
+    if (store === undefined) return fn();
+    const run = async (): Promise<T> => {
+      this.#depth++;
+      const held = await store.lock();
+      try {
+        const fresh = store.changed();
+        if (fresh !== undefined) this.state = fresh;
+        const value = await fn();
+        store.save(this.state);
+        return value;
+      } finally {
+        held.release();
+        this.#depth--;
+      }
+    };
+    const turn = this.#turn.then(run, run);
+    this.#turn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** The same for the synchronous set-up calls (addPhysicalDrive, …), made while nothing else runs. */
+  transactionSync(fn: () => void): void {
+    const store = this.store;
+    if (store === undefined) return fn();
+    if (this.#depth > 0) throw new Error('simulated host: a set-up call while calls are in flight');
+    const held = store.lockSync();
+    try {
+      const fresh = store.changed();
+      if (fresh !== undefined) this.state = fresh;
+      fn();
+      store.save(this.state);
+    } finally {
+      held.release();
+    }
+  }
+
   /**
    * One call: `prepare` reads (file system, state) and returns the commit step,
-   * which checks the state and changes it synchronously.
+   * which checks the state and changes it synchronously. A state-changing call does
+   * both in one transaction; a reading one on the latest state written.
    */
   async invoke<T>(
     api: string,
@@ -86,11 +141,14 @@ export class SimCore {
     const p = this.start(api, target, input.document, input.args);
     try {
       await p.ready();
-      const commit = await prepare();
-      p.throwIfFaulted();
-      const result = await commit();
-      if (p.call.mutating) await this.changed();
-      return p.ok(result);
+      const run = async (): Promise<T> => {
+        const commit = await prepare();
+        p.throwIfFaulted();
+        return commit();
+      };
+      if (p.call.mutating) return p.ok(await this.transaction(run));
+      this.refresh();
+      return p.ok(await run());
     } catch (err) {
       return p.fail(err);
     }

@@ -15,7 +15,7 @@ import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
 import { SimCore, type LatencyOptions } from './core';
 import { Rejection } from './failure';
 import { WindowsFs } from './fs';
-import { persistence } from './persist';
+import { StateStore } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
 import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
@@ -87,16 +87,13 @@ export class SimulatedHost implements Host {
   readonly toolsDirectory: string;
   readonly root: string;
   private readonly core: SimCore;
-  /** Writes the state to the state directory, if any (persist.ts). */
-  private readonly save: () => void;
 
   constructor(options: SimulatedHostOptions) {
     this.root = nodePath.resolve(options.root);
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
-    const persisted = options.stateDir === undefined ? undefined : persistence(options.stateDir);
-    this.save = () => persisted?.save(this.core.state);
-    this.core = new SimCore(persisted?.loaded ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => this.save());
+    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir);
+    this.core = new SimCore(store?.changed() ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, store);
   }
 
   // ---- observables ----
@@ -117,6 +114,7 @@ export class SimulatedHost implements Host {
 
   /** The live state, deep-copied and JSON-stable. */
   snapshot(): HostSnapshot {
+    this.core.refresh();
     return snapshotHost(this.core.state);
   }
 
@@ -127,6 +125,7 @@ export class SimulatedHost implements Host {
 
   /** The whole state as one plain object (what persistence writes). */
   toJSON(): HostState {
+    this.core.refresh();
     return structuredClone(this.core.state);
   }
 
@@ -134,16 +133,17 @@ export class SimulatedHost implements Host {
 
   /** Make `\\.\PHYSICALDRIVE<n>` exist. */
   addPhysicalDrive(n: number): void {
-    if (this.core.state.physicalDrives.includes(n)) return;
-    this.core.state.physicalDrives.push(n);
     // Host objects are state like any other: a later process must see the drive too.
-    this.save();
+    this.core.transactionSync(() => {
+      if (!this.core.state.physicalDrives.includes(n)) this.core.state.physicalDrives.push(n);
+    });
   }
 
   /** What device-util reports as the location paths of a device instance (default: one derived path per function). */
   setDeviceLocationPaths(deviceInstancePath: string, locationPaths: readonly string[]): void {
-    this.core.state.deviceLocations[deviceInstancePath] = [...locationPaths];
-    this.save();
+    this.core.transactionSync(() => {
+      this.core.state.deviceLocations[deviceInstancePath] = [...locationPaths];
+    });
   }
 
   // ---- compute systems ----

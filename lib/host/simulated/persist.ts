@@ -1,40 +1,75 @@
-// SimulatedHost({ stateDir }): the model's state on disk, so that a second process sees what
-// a first one — killed or not — left in HCS, as the real service outlives its clients. The
-// whole state (host.toJSON()) is written after every state change: to a temporary file, then
-// renamed over `host-state.json`, so a reader (or a process killed mid-write) never sees half
-// of it. The write is synchronous: nothing else runs between a call's change and its write.
-//
-// One process changes the state at a time: each process loads the state when its host is
-// constructed and does not merge what another process writes later (the tests hand the
-// machine from one process to the next).
+// SimulatedHost({ stateDir }): the model's state on disk, so that other processes see what a
+// process — killed or not — left in HCS, as the real service outlives its clients. Several
+// processes may use one state directory at once (README.md "Persistence"):
+// - every state-changing call is a locked read-modify-write: it takes the directory's lock
+//   (lib/resources/journal/lock.ts: written complete before visible, a dead holder's lock
+//   taken over), re-reads the state if another process changed it, checks and changes it,
+//   and writes it back before unlocking;
+// - the state is written to a temporary file and renamed over `host-state.json`, so a
+//   reader without the lock (and a process killed mid-write) never sees half of it;
+// - calls that only read take the latest state written, without the lock.
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import type { HostState } from './state';
+import { lock, lockSync, type HeldLock } from '../../resources/journal/lock';
+import { parseHostState, type HostState } from './state';
 
 const STATE_FILE = 'host-state.json';
+const LOCK_FILE = 'host-state.lock';
 
-export interface Persistence {
-  /** The persisted state, if any. */
-  loaded: HostState | undefined;
-  save(state: HostState): void;
+/** What tells one written state from the next: a rename gives the file a new inode. */
+function versionOf(st: fs.BigIntStats): string {
+  return `${st.ino}:${st.mtimeNs}:${st.size}`;
 }
 
-export function persistence(stateDir: string): Persistence {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = nodePath.join(stateDir, STATE_FILE);
-  const tmp = nodePath.join(stateDir, `${STATE_FILE}.${process.pid}.tmp`);
-  let loaded: HostState | undefined;
+function version(file: string): string | undefined {
   try {
-    loaded = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    return versionOf(fs.statSync(file, { bigint: true }));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
-  return {
-    loaded,
-    save(state) {
-      fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
-      fs.renameSync(tmp, file);
-    },
-  };
+}
+
+export class StateStore {
+  readonly #file: string;
+  readonly #tmp: string;
+  readonly #lock: string;
+  /** The version last read or written by this process. */
+  #seen: string | undefined;
+
+  constructor(stateDir: string) {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.#file = nodePath.join(stateDir, STATE_FILE);
+    this.#tmp = nodePath.join(stateDir, `${STATE_FILE}.${process.pid}.tmp`);
+    this.#lock = nodePath.join(stateDir, LOCK_FILE);
+  }
+
+  /** The state on disk when another process wrote it since this one last read or wrote it; else undefined. */
+  changed(): HostState | undefined {
+    const v = version(this.#file);
+    if (v === undefined || v === this.#seen) return undefined;
+    // Version and content from one open file: a rename meanwhile cannot pair them wrongly.
+    const fd = fs.openSync(this.#file, 'r');
+    try {
+      this.#seen = versionOf(fs.fstatSync(fd, { bigint: true }));
+      return parseHostState(fs.readFileSync(fd, 'utf8'), this.#file);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  save(state: HostState): void {
+    fs.writeFileSync(this.#tmp, JSON.stringify(state), { mode: 0o600 });
+    fs.renameSync(this.#tmp, this.#file);
+    this.#seen = version(this.#file);
+  }
+
+  lock(): Promise<HeldLock> {
+    return lock(this.#lock);
+  }
+
+  lockSync(): HeldLock {
+    return lockSync(this.#lock);
+  }
 }

@@ -127,3 +127,38 @@ export function addUnique(list: string[], value: string): void {
     list.sort();
   }
 }
+
+const STATE_KEYS: Record<keyof HostState, 'object' | 'array'> = {
+  uvms: 'object',
+  layers: 'object',
+  ccgInstances: 'object',
+  grants: 'array',
+  filesCreated: 'array',
+  physicalDrives: 'array',
+  deviceLocations: 'object',
+};
+
+/**
+ * A persisted state read back (persist.ts): JSON of the shape emptyState() has. Only this
+ * package writes the file (0600 in a 0700 directory); the check catches a file that is not
+ * one of ours, or of another version, before the model acts on it.
+ */
+export function parseHostState(text: string, file: string): HostState {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`simulated host state ${file} is not JSON: ${(err as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`simulated host state ${file} is not an object`);
+  const o = v as Record<string, unknown>;
+  const state = emptyState();
+  for (const [key, kind] of Object.entries(STATE_KEYS) as [keyof HostState, 'object' | 'array'][]) {
+    const value = o[key];
+    if (value === undefined) continue;
+    const ok = kind === 'array' ? Array.isArray(value) : value !== null && typeof value === 'object' && !Array.isArray(value);
+    if (!ok) throw new Error(`simulated host state ${file}: '${key}' is not an ${kind}`);
+    (state as unknown as Record<string, unknown>)[key] = value;
+  }
+  return state;
+}

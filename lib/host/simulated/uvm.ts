@@ -56,12 +56,14 @@ export class SimulatedUtilityVm implements UtilityVm {
     try {
       await ready(p, options.signal);
       const { GuestRequest: guestPart, ...hostPart } = request;
-      const uvm = this.uvm;
-      const commit = await prepareHostModify({ state: this.core.state, uvm, fs: this.core.fs }, hostPart);
-      p.throwIfFaulted();
-      const undo = commit();
-      if (guestPart !== undefined) await this.forward(guestPart, undo, options.signal);
-      await this.core.changed();
+      // The host part and the forwarded guest part are one change of the state.
+      await this.core.transaction(async () => {
+        const uvm = this.uvm;
+        const commit = await prepareHostModify({ state: this.core.state, uvm, fs: this.core.fs }, hostPart);
+        p.throwIfFaulted();
+        const undo = commit();
+        if (guestPart !== undefined) await this.forward(guestPart, undo, options.signal);
+      });
       p.ok(undefined);
     } catch (err) {
       p.fail(err);
@@ -70,7 +72,7 @@ export class SimulatedUtilityVm implements UtilityVm {
 
   private async forward(request: GuestModificationRequest, undo: Undo, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.guestRequest(request, signal === undefined ? {} : { signal });
+      await this.guest(request, signal, false);
     } catch (err) {
       undo();
       const hresult = parseInt((err as { hresult?: string }).hresult ?? '0x80004005', 16) | 0;
@@ -79,14 +81,21 @@ export class SimulatedUtilityVm implements UtilityVm {
   }
 
   /** A GCS ModifySettings request. */
-  async guestRequest(request: GuestModificationRequest, options: { signal?: AbortSignal } = {}): Promise<void> {
+  guestRequest(request: GuestModificationRequest, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.guest(request, options.signal, true);
+  }
+
+  /** A guest request: its own transaction, or (forwarded by modify) part of the modify's. */
+  private async guest(request: GuestModificationRequest, signal: AbortSignal | undefined, own: boolean): Promise<void> {
     const p = this.core.start('GuestRequest', this.id, request);
     try {
-      await ready(p, options.signal);
-      const commit = guestCommit(this.uvm, request);
-      p.throwIfFaulted();
-      commit();
-      await this.core.changed();
+      await ready(p, signal);
+      const change = async (): Promise<void> => {
+        const commit = guestCommit(this.uvm, request);
+        p.throwIfFaulted();
+        commit();
+      };
+      await (own ? this.core.transaction(change) : change());
       p.ok(undefined);
     } catch (err) {
       p.fail(err);
@@ -98,13 +107,15 @@ export class SimulatedUtilityVm implements UtilityVm {
     const p = this.core.start('Exec', this.id, params);
     try {
       await ready(p, options.signal);
-      const uvm = this.uvm;
+      this.core.refresh();
+      void this.uvm; // a closed handle fails before a fault's exit code is given
       const f = p.fault;
       if (f?.exitCode !== undefined) return p.ok({ exitCode: f.exitCode, stdout: f.stdout ?? '', stderr: f.stderr ?? '' });
-      const run = await prepareProcess(this.core, uvm, params.CommandLine ?? '');
-      p.throwIfFaulted();
-      const result = run();
-      await this.core.changed();
+      const result = await this.core.transaction(async () => {
+        const run = await prepareProcess(this.core, this.uvm, params.CommandLine ?? '');
+        p.throwIfFaulted();
+        return run();
+      });
       return p.ok(result);
     } catch (err) {
       return p.fail(err);

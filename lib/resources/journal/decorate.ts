@@ -11,9 +11,12 @@ import type { ResourceRecord } from '../closer';
 async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Promise<T> {
   const journal = currentJournal();
   if (journal === undefined || effect === undefined) return call();
+  // After the call, its outcome is what happened whatever the disk says: a record that
+  // cannot be written is reported (Journal.noteFailure), never turned into a failed call.
+  const note = (p: Promise<void>): Promise<void> => p.catch((err: unknown) => journal.noteFailure(err));
   if (effect.kind === 'remove') {
     const value = await call();
-    await journal.removed(effect.undo);
+    await note(journal.removed(effect.undo));
     return value;
   }
   const n = await journal.acquire(effect.undo);
@@ -21,10 +24,10 @@ async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Pr
   try {
     value = await call();
   } catch (err) {
-    await journal.done(n, false);
+    await note(journal.done(n, false));
     throw err;
   }
-  await journal.done(n, true);
+  await note(journal.done(n, true));
   return value;
 }
 
@@ -82,5 +85,5 @@ export async function holdReference(r: ResourceRecord): Promise<void> {
 export async function dropReference(r: ResourceRecord): Promise<void> {
   const journal = currentJournal();
   if (journal === undefined) return;
-  await Promise.all(handleUndos(r).map((u) => journal.dropped(u)));
+  await Promise.all(handleUndos(r).map((u) => journal.dropped(u).catch((err: unknown) => journal.noteFailure(err))));
 }

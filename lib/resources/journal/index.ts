@@ -5,5 +5,6 @@ export { journalHost, journalUtilityVm, holdReference, dropReference } from './d
 export { readJournal } from './replay';
 export type { Held, JournalState } from './replay';
 export { currentOwner, isAlive } from './owner';
+export { checkDirectory, hostIdentity } from './trust';
 export type { Owner } from './owner';
 export type { Undo } from './undo';

@@ -1,9 +1,11 @@
-// Reading a journal back: which resources its container still holds, and since when.
+// Reading a journal back: which resources its container still holds, and since when. The
+// same tally runs in memory while the journal is written (journal.ts), so the owner knows
+// what its journal says without reading it.
 
 import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
 import { JournalError } from '../../errors';
 import type { Entry } from './journal';
+import { openJournalFile } from './trust';
 import type { Owner } from './owner';
 import { isCounted, keyOf, type Undo } from './undo';
 
@@ -21,75 +23,93 @@ export interface JournalState {
   path: string;
   id: string;
   owner: Owner;
+  /** The host the journal belongs to (trust.ts hostIdentity). */
+  host: string;
   abandoned: boolean;
   held: Held[];
+  /** Bytes up to the end of the last complete line: where an appender writes (a torn tail is cut). */
+  end: number;
 }
 
-/**
- * Replay a journal. A process killed mid-write leaves at most a torn last line; it is
- * skipped. An acquisition without an outcome counts as held: the call may have happened.
- */
-export function readJournal(path: string): JournalState {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new JournalError(`crash journal ${path}: ${(err as Error).message}`, { op: 'journal.read', resource: path, cause: err });
-  }
-  const lines = text.split('\n');
-  const entries: Entry[] = [];
-  lines.forEach((line, i) => {
-    if (line === '') return;
-    try {
-      entries.push(JSON.parse(line) as Entry);
-    } catch (err) {
-      if (i < lines.length - 2) {
-        throw new JournalError(`crash journal ${path} is corrupt at line ${i + 1}`, { op: 'journal.read', resource: path, cause: err });
-      }
-    }
-  });
-  const first = entries[0];
-  if (first === undefined) {
-    // Killed between creating the file and flushing its owner record, which comes before
-    // any acquisition: nothing to undo. The pid in the name (journal.ts) tells whether the
-    // creator may still be writing it.
-    const pid = Number(nodePath.basename(path).split('-')[1]);
-    return { path, id: '', owner: { pid: Number.isInteger(pid) ? pid : 0 }, abandoned: false, held: [] };
-  }
-  if (first.t !== 'owner') throw new JournalError(`crash journal ${path} has no owner record`, { op: 'journal.read', resource: path });
+/** The resources a sequence of entries leaves held. */
+export class Holdings {
+  readonly #held = new Map<string, Held>();
+  readonly #byNumber = new Map<number, string>();
+  abandoned = false;
 
-  const held = new Map<string, Held>();
-  const byNumber = new Map<number, string>();
-  let abandoned = false;
-  entries.forEach((e, line) => {
+  apply(e: Entry, line: number): void {
     switch (e.t) {
       case 'acquire': {
         const key = keyOf(e.undo);
-        byNumber.set(e.n, key);
-        const h = held.get(key);
-        if (h === undefined || h.count === 0) held.set(key, { key, undo: e.undo, count: 1, at: e.at, line });
+        this.#byNumber.set(e.n, key);
+        const h = this.#held.get(key);
+        if (h === undefined || h.count === 0) this.#held.set(key, { key, undo: e.undo, count: 1, at: e.at, line });
         else h.count++;
         break;
       }
       case 'done': {
-        const h = e.ok ? undefined : held.get(byNumber.get(e.n) ?? '');
+        const h = e.ok ? undefined : this.#held.get(this.#byNumber.get(e.n) ?? '');
         if (h !== undefined) h.count = Math.max(0, h.count - 1);
         break;
       }
       case 'removed':
       case 'dropped': {
-        const h = held.get(keyOf(e.undo));
+        const h = this.#held.get(keyOf(e.undo));
         if (h === undefined) break;
         h.count = e.t === 'dropped' || isCounted(e.undo) ? Math.max(0, h.count - 1) : 0;
         break;
       }
       case 'abandoned':
-        abandoned = true;
+        this.abandoned = true;
         break;
       case 'owner':
         break;
     }
+  }
+
+  held(): Held[] {
+    return [...this.#held.values()].filter((h) => h.count > 0);
+  }
+}
+
+function corrupt(path: string, why: string, cause?: unknown): JournalError {
+  return new JournalError(`crash journal ${path} ${why}`, { op: 'journal.read', resource: path, ...(cause !== undefined && { cause }) });
+}
+
+/**
+ * Replay a journal. A process killed mid-write leaves at most a torn last line; it is
+ * skipped (and `end` stops before it). An acquisition without an outcome counts as held:
+ * the call may have happened. The file is opened without following a link and must be a
+ * regular file (trust.ts).
+ */
+export function readJournal(path: string): JournalState {
+  let text: string;
+  const fd = openJournalFile(path, fs.constants.O_RDONLY);
+  try {
+    text = fs.readFileSync(fd, 'utf8');
+  } catch (err) {
+    throw corrupt(path, `cannot be read: ${(err as Error).message}`, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const complete = text.lastIndexOf('\n') + 1;
+  const lines = text.slice(0, complete).split('\n');
+  lines.pop();
+  const entries: Entry[] = [];
+  lines.forEach((line, i) => {
+    try {
+      entries.push(JSON.parse(line) as Entry);
+    } catch (err) {
+      throw corrupt(path, `is corrupt at line ${i + 1}`, err);
+    }
   });
+  const first = entries[0];
+  // A journal becomes visible only with its owner record written (journal.ts): a file
+  // without one was not made by this package.
+  if (first === undefined || first.t !== 'owner') throw corrupt(path, 'has no owner record');
+  if (typeof first.host !== 'string') throw corrupt(path, 'names no host');
+  const tally = new Holdings();
+  entries.forEach((e, line) => tally.apply(e, line));
   const owner: Owner = first.start === undefined ? { pid: first.pid } : { pid: first.pid, start: first.start };
-  return { path, id: first.id, owner, abandoned, held: [...held.values()].filter((h) => h.count > 0) };
+  return { path, id: first.id, owner, host: first.host, abandoned: tally.abandoned, held: tally.held(), end: Buffer.byteLength(text.slice(0, complete)) };
 }

@@ -1,0 +1,135 @@
+// A lock file between processes: the recover lock of a journal directory (../recover.ts) and
+// the simulated host's state lock (lib/host/simulated/persist.ts).
+//
+// Why not proper-lockfile (the maintained npm choice): it tells a stale lock by an mtime it
+// refreshes on a timer (at least 2 s, or a live holder blocked that long loses its lock), not
+// by the holder's process, so a killed holder blocks everyone for seconds; and the state
+// lock is taken once per simulated call, where a timer per lock costs more than the lock.
+//
+// The lock file holds its owner (pid, process start time, a nonce). It is written complete
+// to a temporary file and then linked to its name, so nobody ever sees a lock file that is
+// empty or half-written; link fails when the name exists, which is the exclusion. A lock
+// whose owner is dead is taken over — under a second lock (`<name>.break`), so two
+// processes that both found it stale cannot remove each other's fresh lock.
+
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { currentOwner, isAlive, type Owner } from './owner';
+
+export interface LockHolder extends Owner {
+  nonce: string;
+}
+
+export interface HeldLock {
+  readonly path: string;
+  release(): void;
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockHolder> | null;
+    if (v === null || typeof v !== 'object' || !Number.isInteger(v.pid) || typeof v.nonce !== 'string') return undefined;
+    return { pid: v.pid as number, nonce: v.nonce, ...(typeof v.start === 'string' && { start: v.start }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner of the lock at `path`, or undefined when there is none (or it cannot be read). */
+export function lockHolder(path: string): LockHolder | undefined {
+  try {
+    return parseHolder(fs.readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Create `path` complete (temp + link). False when it exists; other errors throw. */
+function linkNew(path: string, content: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    fs.linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function sameHolder(a: LockHolder, b: LockHolder): boolean {
+  return a.pid === b.pid && a.nonce === b.nonce;
+}
+
+/**
+ * Remove the lock found at `path` if it is still the stale one (`stale`; undefined: a file
+ * that is no lock of this module — locks are never torn — or already gone). Breaking runs
+ * under `<path>.break`, so the re-read and the removal are one step for everyone breaking.
+ * A break lock left by a breaker killed in that short step is removed when its owner is dead.
+ */
+function breakStale(path: string, stale: LockHolder | undefined): void {
+  const breaker = `${path}.break`;
+  if (!linkNew(breaker, JSON.stringify({ ...currentOwner(), nonce: randomBytes(8).toString('hex') }))) {
+    const b = lockHolder(breaker);
+    if (b === undefined || !isAlive(b)) fs.rmSync(breaker, { force: true });
+    return;
+  }
+  try {
+    const now = lockHolder(path);
+    if (stale === undefined ? now === undefined : now !== undefined && sameHolder(now, stale)) fs.rmSync(path, { force: true });
+  } finally {
+    fs.rmSync(breaker, { force: true });
+  }
+}
+
+/** One attempt: the lock, or the live process that holds it. */
+export function tryLock(path: string): HeldLock | LockHolder {
+  const holder: LockHolder = { ...currentOwner(), nonce: randomBytes(8).toString('hex') };
+  for (let attempt = 0; attempt < 8; attempt++) {
+    if (linkNew(path, JSON.stringify(holder))) {
+      return {
+        path,
+        release: () => {
+          // Only our own lock: a holder whose lock was broken (it was thought dead) must
+          // not remove its successor's.
+          const now = lockHolder(path);
+          if (now !== undefined && sameHolder(now, holder)) fs.rmSync(path, { force: true });
+        },
+      };
+    }
+    const other = lockHolder(path);
+    if (other !== undefined && isAlive(other)) return other;
+    breakStale(path, other);
+  }
+  throw new Error(`cannot take the lock ${path}: it keeps changing hands`);
+}
+
+export function isHeld(l: HeldLock | LockHolder): l is HeldLock {
+  return 'release' in l;
+}
+
+/** Wait for the lock (polling with a growing, jittered pause, at most `maxPauseMs`). */
+export async function lock(path: string, maxPauseMs = 8): Promise<HeldLock> {
+  let pause = 0.25;
+  for (;;) {
+    const l = tryLock(path);
+    if (isHeld(l)) return l;
+    await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
+    pause = Math.min(maxPauseMs, pause * 2);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** The same, blocking (for the simulated host's synchronous set-up calls). */
+export function lockSync(path: string, maxPauseMs = 8): HeldLock {
+  let pause = 0.25;
+  for (;;) {
+    const l = tryLock(path);
+    if (isHeld(l)) return l;
+    Atomics.wait(sleeper, 0, 0, pause * (0.5 + Math.random()));
+    pause = Math.min(maxPauseMs, pause * 2);
+  }
+}
