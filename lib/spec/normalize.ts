@@ -44,8 +44,7 @@ function copy(value: unknown, path: string, depth: number, open: Set<object>): u
       }
       return out;
     }
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) refuse(path, `is a ${(value as object).constructor?.name ?? 'non-plain'} object`);
+    // Own enumerable members only, as JSON.stringify takes them (an inherited one is not the spec's).
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       const descriptor = Object.getOwnPropertyDescriptor(value, key) as PropertyDescriptor;

@@ -9,6 +9,7 @@
 //   reader without the lock (and a process killed mid-write) never sees half of it;
 // - calls that only read take the latest state written, without the lock.
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { lock, lockSync, type HeldLock } from '../../resources/journal/lock';
@@ -17,25 +18,19 @@ import { parseHostState, type HostState } from './state';
 const STATE_FILE = 'host-state.json';
 const LOCK_FILE = 'host-state.lock';
 
-/** What tells one written state from the next: a rename gives the file a new inode. */
-function versionOf(st: fs.BigIntStats): string {
-  return `${st.ino}:${st.mtimeNs}:${st.size}`;
-}
-
-function version(file: string): string | undefined {
-  try {
-    return versionOf(fs.statSync(file, { bigint: true }));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
+/**
+ * Each write starts with a fresh random version (`{"version":"…",`): reading 40 bytes tells
+ * whether another process wrote since. (An inode number and mtime do not: a freed inode is
+ * reused at once, and mtime ticks coarser than these writes.)
+ */
+const VERSION = /^\{"version":"([0-9a-f]{16})",/;
+const HEAD = 40;
 
 export class StateStore {
   readonly #file: string;
   readonly #tmp: string;
   readonly #lock: string;
-  /** The version last read or written by this process. */
+  /** The version last read or written by this process (see VERSION). */
   #seen: string | undefined;
 
   constructor(stateDir: string) {
@@ -47,12 +42,19 @@ export class StateStore {
 
   /** The state on disk when another process wrote it since this one last read or wrote it; else undefined. */
   changed(): HostState | undefined {
-    const v = version(this.#file);
-    if (v === undefined || v === this.#seen) return undefined;
-    // Version and content from one open file: a rename meanwhile cannot pair them wrongly.
-    const fd = fs.openSync(this.#file, 'r');
+    let fd: number;
     try {
-      this.#seen = versionOf(fs.fstatSync(fd, { bigint: true }));
+      fd = fs.openSync(this.#file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const head = Buffer.alloc(HEAD);
+      const n = fs.readSync(fd, head, 0, HEAD, 0);
+      const version = VERSION.exec(head.toString('utf8', 0, n))?.[1];
+      if (version !== undefined && version === this.#seen) return undefined;
+      this.#seen = version;
       return parseHostState(fs.readFileSync(fd, 'utf8'), this.#file);
     } finally {
       fs.closeSync(fd);
@@ -60,9 +62,10 @@ export class StateStore {
   }
 
   save(state: HostState): void {
-    fs.writeFileSync(this.#tmp, JSON.stringify(state), { mode: 0o600 });
+    const version = randomBytes(8).toString('hex');
+    fs.writeFileSync(this.#tmp, `{"version":"${version}",${JSON.stringify(state).slice(1)}`, { mode: 0o600 });
     fs.renameSync(this.#tmp, this.#file);
-    this.#seen = version(this.#file);
+    this.#seen = version;
   }
 
   lock(): Promise<HeldLock> {
