@@ -52,6 +52,21 @@ function verdict(value: number, target: number): string {
   return `target ≤ ${target} ms: ${value <= target ? 'met' : 'not met'}`;
 }
 
+/**
+ * Median times of `run` without and with the journal: warmed up on both paths (scratch
+ * creation, JIT), then alternating so drift hits both alike.
+ */
+async function alternate(run: (withJournal: boolean) => Promise<number>, warmup: number, runs: number): Promise<[number, number]> {
+  for (let i = 0; i < warmup; i++) await run(i % 2 === 0);
+  const plain: number[] = [];
+  const journaled: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    plain.push(await run(false));
+    journaled.push(await run(true));
+  }
+  return [median(plain), median(journaled)];
+}
+
 export async function benchJournal(): Promise<BenchRow[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-bench-journal-'));
   try {
@@ -69,14 +84,7 @@ export async function benchJournal(): Promise<BenchRow[]> {
       await a.resources.release({ all: true });
       return performance.now() - t;
     };
-    // Warm up both paths (scratch creation, JIT), then alternate so drift hits both alike.
-    for (let i = 0; i < 10; i++) await cycle(i % 2 === 0);
-    const plain: number[] = [];
-    const journaled: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      plain.push(await cycle(false));
-      journaled.push(await cycle(true));
-    }
+    const [p, j] = await alternate(cycle, 10, RUNS);
     const from = host.calls.length;
     await cycle(false);
     const mutating = host.calls.slice(from).filter((c) => c.mutating).length;
@@ -94,18 +102,10 @@ export async function benchJournal(): Promise<BenchRow[]> {
       );
       return performance.now() - t;
     };
-    for (let i = 0; i < 4; i++) await together(i % 2 === 0);
-    const plainMany: number[] = [];
-    const journaledMany: number[] = [];
-    for (let i = 0; i < CONCURRENT_RUNS; i++) {
-      plainMany.push(await together(false));
-      journaledMany.push(await together(true));
-    }
+    const [plainMany, journaledMany] = await alternate(together, 4, CONCURRENT_RUNS);
 
-    const p = median(plain);
-    const j = median(journaled);
     const one = j - p;
-    const each = (median(journaledMany) - median(plainMany)) / CONCURRENT;
+    const each = (journaledMany - plainMany) / CONCURRENT;
     const note = `median of ${RUNS}, zero latency, journal in ${os.tmpdir()}`;
     return [
       { name: 'journal: hyperv allocate+release without journal', value: p, unit: 'ms', note },

@@ -5,13 +5,11 @@
 // rollback itself failed — finishes the job.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { ReleaseError, WcowError } from '../../lib/errors';
-import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
+import type { HostSnapshot, SimulatedCall } from '../../lib/host/simulated';
 import { recover } from '../../lib/resources';
 import { uvmState } from '../../lib/uvm';
-import { SCENARIOS, allocate, finish, prepareMachine, stage, type Scenario } from './scenarios';
+import { SCENARIOS, allocate, finish, journalFiles, machine as newMachine, stage, type Machine, type Scenario, type Stage } from './scenarios';
 
 /** The steps allocateWindowsResources names in `op` (lib/allocate.ts `step`). */
 const STEP_OPS = new Set([
@@ -31,21 +29,19 @@ const STEP_OPS = new Set([
 const E_FAIL = '0x80004005';
 const mutating = (c: SimulatedCall): boolean => c.mutating;
 
-interface Machine {
-  root: string;
-  journal: string;
-  host: SimulatedHost;
-}
+const machine = (): Machine => newMachine('wcow-rel-');
+const journals = (m: Machine): string[] => journalFiles(m.journal);
 
-function machine(): Machine {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-rel-'));
-  const host = new SimulatedHost({ root });
-  prepareMachine(root, host);
-  return { root, journal: path.join(root, 'journal'), host };
-}
-
-function journals(m: Machine): string[] {
-  return fs.existsSync(m.journal) ? fs.readdirSync(m.journal).filter((n) => n.endsWith('.journal')) : [];
+/** The scenario staged, its baseline, and the state-changing calls k of one journaled allocation (released again). */
+async function probe(m: Machine, s: Scenario): Promise<{ st: Stage; baseline: HostSnapshot; k: number }> {
+  const st = await stage(m.host, s, m.journal);
+  const baseline = m.host.snapshot();
+  const from = m.host.calls.length;
+  const ok = await allocate(m.host, st.uvm, s.container, { journal: m.journal });
+  const k = m.host.calls.slice(from).filter(mutating).length;
+  await finish(m.host, s, st, ok, m.journal);
+  assert.deepEqual(m.host.snapshot(), baseline, 'a successful cycle returns to the baseline');
+  return { st, baseline, k };
 }
 
 describe('reliability: a failing call at any point of an allocation', () => {
@@ -53,13 +49,7 @@ describe('reliability: a failing call at any point of an allocation', () => {
     it(`${s.name}: failing each state-changing call k rejects naming the step and leaves the baseline`, async () => {
       const m = machine();
       try {
-        const st = await stage(m.host, s, m.journal);
-        const baseline = m.host.snapshot();
-        const from = m.host.calls.length;
-        const ok = await allocate(m.host, st.uvm, s.container, { journal: m.journal });
-        const k = m.host.calls.slice(from).filter(mutating).length;
-        await finish(m.host, s, st, ok, m.journal);
-        assert.deepEqual(m.host.snapshot(), baseline, 'a successful cycle returns to the baseline');
+        const { st, baseline, k } = await probe(m, s);
         assert.ok(k >= 3, `${k} state-changing calls`);
 
         for (let nth = 1; nth <= k; nth++) {
@@ -93,13 +83,7 @@ describe('reliability: a failing call k whose rollback fails at its undo call j'
     it(`${s.name}: every k × every undo j — the error names both, recover() reaches the baseline, no journal left`, async () => {
       const m = machine();
       try {
-        const st = await stage(m.host, s, m.journal);
-        const baseline = m.host.snapshot();
-        const from = m.host.calls.length;
-        const ok = await allocate(m.host, st.uvm, s.container, { journal: m.journal });
-        const k = m.host.calls.slice(from).filter(mutating).length;
-        await finish(m.host, s, st, ok, m.journal);
-        assert.deepEqual(m.host.snapshot(), baseline);
+        const { st, baseline, k } = await probe(m, s);
         let pairs = 0;
         // Locally the 59-call scenario takes every fourth k (about a minute less); CI takes them all.
         const stride = process.env.CI === undefined && k > 40 ? 4 : 1;

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { WcowError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
 import { Journal, recover } from '../../lib/resources';
 import type { OciSpec } from '../../lib/spec/types';
-import { SCENARIOS, allocate, prepareMachine, stage, type Scenario } from './scenarios';
+import { SCENARIOS, allocate, journalFiles, machine as newMachine, stage, type Machine, type Scenario } from './scenarios';
 
 const processIsolated = SCENARIOS[0] as Scenario;
 const full = SCENARIOS[1] as Scenario;
@@ -25,22 +24,8 @@ function deadPid(): number {
   return dead;
 }
 
-interface Machine {
-  root: string;
-  journal: string;
-  host: SimulatedHost;
-}
-
-function machine(): Machine {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-integrity-'));
-  const host = new SimulatedHost({ root });
-  prepareMachine(root, host);
-  return { root, journal: path.join(root, 'journal'), host };
-}
-
-function journals(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.journal')) : [];
-}
+const machine = (): Machine => newMachine('wcow-integrity-');
+const journals = journalFiles;
 
 async function rejection(p: Promise<unknown>): Promise<WcowError> {
   const err = await p.then(

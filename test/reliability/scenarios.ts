@@ -5,9 +5,10 @@
 // the child processes of the kill tests (child.ts), so it depends on nothing of mocha.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { allocateWindowsResources, type AllocateOptions, type Allocation } from '../../lib/allocate';
-import type { SimulatedHost } from '../../lib/host/simulated';
+import { SimulatedHost } from '../../lib/host/simulated';
 import type { Host, UtilityVm, UtilityVmOptions } from '../../lib/host/types';
 import { recover } from '../../lib/resources';
 import type { OciMount, OciSpec } from '../../lib/spec/types';
@@ -228,4 +229,23 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** An in-memory simulated host on a fresh temporary root prepared for the scenarios, and a journal directory beside it. */
+export interface Machine {
+  root: string;
+  journal: string;
+  host: SimulatedHost;
+}
+
+export function machine(prefix: string): Machine {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const host = new SimulatedHost({ root });
+  prepareMachine(root, host);
+  return { root, journal: path.join(root, 'journal'), host };
+}
+
+/** The journals in `dir` (none when it does not exist). */
+export function journalFiles(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.journal')) : [];
 }
