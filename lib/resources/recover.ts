@@ -19,7 +19,7 @@ import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } 
 import type { Host, UtilityVm } from '../host/types';
 import type { Logger } from '../trace';
 import { JOURNAL_SUFFIX, TEMP_SUFFIX, syncDirectory } from './journal/journal';
-import { isHeld, tryLock } from './journal/lock';
+import { isHeld, lockWithin } from './journal/lock';
 import { isAlive, type Owner } from './journal/owner';
 import { checkDirectory, hostIdentity, openJournalFile } from './journal/trust';
 import { readJournal, type JournalState } from './journal/replay';
@@ -209,16 +209,20 @@ interface Group {
   at: number;
 }
 
+/** How long a recover waits for another one on the same directory (a release from another process, say). */
+const LOCK_WAIT_MS = 30_000;
+
 /**
- * Only one recover at a time per directory: two would undo the same things twice. The lock
- * is written complete before it is visible (lock.ts), so a concurrent recover never takes a
- * lock being written for a stale one.
+ * Only one recover at a time per directory: two would undo the same things twice. A second
+ * one waits for the first, then reads the journals afresh (those the first finished are
+ * gone). The lock is written complete before it is visible (lock.ts), so a concurrent
+ * recover never takes a lock being written for a stale one.
  */
-function lock(dir: string): () => void {
+async function lock(dir: string): Promise<() => void> {
   const path = nodePath.join(dir, 'recover.lock');
   let l;
   try {
-    l = tryLock(path);
+    l = await lockWithin(path, LOCK_WAIT_MS);
   } catch (err) {
     throw new JournalError(`cannot lock ${path}: ${(err as Error).message}`, { op: 'recover.lock', resource: path, cause: err });
   }
@@ -319,21 +323,25 @@ async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: st
  * is simply run again; a journal is deleted once nothing of it is left.
  */
 export async function recover(o: RecoverOptions): Promise<RecoverReport> {
-  const { dir, paths, others } = await journalPaths(o);
   const report: RecoverReport = { journals: [], undone: [], keptForLive: [], errors: [] };
-  if (paths.length === 0) return report;
+  const listed = await journalPaths(o);
+  if (listed.paths.length === 0) return report;
+  const dir = listed.dir;
   try {
     checkDirectory(dir, false);
   } catch (err) {
     // Anyone who can write there could have planted what the journals name.
     report.errors.push(asWcowError(err));
-    report.journals.push(...paths.map((path) => ({ path, id: '', owner: { pid: 0 }, status: 'foreign' as const })));
+    report.journals.push(...listed.paths.map((path) => ({ path, id: '', owner: { pid: 0 }, status: 'foreign' as const })));
     return report;
   }
-  const unlock = lock(dir);
+  const unlock = await lock(dir);
   const uvms = new Uvms(o.host);
   const here = hostIdentity(o.host);
   try {
+    // Under the lock: a recover that ran meanwhile has finished some of them.
+    const { paths, others } = await journalPaths(o);
+    const exists = (p: string): boolean => fs.existsSync(p);
     await removeDeadTemporaries(dir, await fs.promises.readdir(dir));
     const dead: JournalState[] = [];
     const liveKeys = new Set<string>();
@@ -349,7 +357,7 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
       report.journals.push({ path: state.path, id: state.id, owner: state.owner, status: 'foreign' });
     };
     const empty = isEmptySimulatedState(o.host);
-    for (const path of paths) {
+    for (const path of paths.filter(exists)) {
       let state: JournalState;
       try {
         state = readJournal(path);

@@ -109,7 +109,10 @@ export class Resources {
     if (this.#closers.length === 0 && this.#layers === undefined && this.#journal !== undefined) {
       await this.#journal.handOver(this.uvmOwned);
       this.uvmOwned = [];
-      await this.#journal.remove();
+      // Released in memory, yet the journal names something still: it may be the only record
+      // of it, so recover decides (it finds it gone, or left to a live holder) — never deleted.
+      if (this.#journal.holds > 0) await this.#journal.abandon();
+      else await this.#journal.remove();
       this.#journal = undefined;
     }
   }

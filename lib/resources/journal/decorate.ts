@@ -4,30 +4,34 @@
 // costs one lookup. lib/uvm wraps each UVM once; allocate wraps the host.
 
 import type { Host, UtilityVm } from '../../host/types';
-import { currentJournal } from './journal';
-import { guestEffect, handleUndos, modifyEffect, serviceEffect, type Effect } from './undo';
+import { Journal, currentJournal } from './journal';
+import { guestEffect, handleUndos, isCounted, keyOf, modifyEffect, serviceEffect, type Effect } from './undo';
 import type { ResourceRecord } from '../closer';
 
 async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Promise<T> {
   const journal = currentJournal();
-  if (journal === undefined || effect === undefined) return call();
+  if (effect === undefined || (journal === undefined && effect.kind !== 'remove')) return call();
   // After the call, its outcome is what happened whatever the disk says: a record that
   // cannot be written is reported (Journal.noteFailure), never turned into a failed call.
-  const note = (p: Promise<void>): Promise<void> => p.catch((err: unknown) => journal.noteFailure(err));
+  const note = (j: Journal, p: Promise<void>): Promise<void> => p.catch((err: unknown) => j.noteFailure(err));
   if (effect.kind === 'remove') {
     const value = await call();
-    await note(journal.removed(effect.undo));
+    const undo = effect.undo;
+    // A counted resource (an activation) is one less for this container only; anything else is gone for every journal naming it.
+    const others = isCounted(undo) ? [] : Journal.othersNaming(keyOf(undo), journal);
+    await Promise.all([...(journal === undefined ? [] : [journal]), ...others].map((j) => note(j, j.removed(undo))));
     return value;
   }
+  if (journal === undefined) return call();
   const n = await journal.acquire(effect.undo);
   let value: T;
   try {
     value = await call();
   } catch (err) {
-    await note(journal.done(n, false));
+    await note(journal, journal.done(n, false));
     throw err;
   }
-  await note(journal.done(n, true));
+  await note(journal, journal.done(n, true));
   return value;
 }
 

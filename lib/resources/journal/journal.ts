@@ -34,6 +34,9 @@ export type Entry =
 /** Bytes written (zeros) when a journal is created, for the records to come. */
 const PREALLOCATE = 16 * 1024;
 
+/** The journals of this process still being written (see `othersNaming`). */
+const open = new Set<Journal>();
+
 /** Writes still on their way to a journal file, in this process (see Journal.remove). */
 const inFlight = new Set<Promise<void>>();
 
@@ -129,6 +132,7 @@ export class Journal {
       await syncDirectory(dir);
       const j = new Journal(path, id, fd, line.length);
       j.#tally.apply(entry, 0);
+      open.add(j);
       return j;
     } catch (err) {
       await fd?.close().catch(() => undefined);
@@ -182,6 +186,21 @@ export class Journal {
     return this.#tally.held().length;
   }
 
+  /** Whether the journal names the resource `key` (undo.ts keyOf). */
+  names(key: string): boolean {
+    return this.#tally.held().some((h) => h.key === key);
+  }
+
+  /**
+   * The other open journals of this process that name `key`. A removal made for one
+   * container can take away what another's journal names — lib/uvm removes an attachment a
+   * failed rollback left (another container's) before its next add — and that journal must
+   * hear of it, or it would name a resource that is gone, or someone else's by then.
+   */
+  static othersNaming(key: string, except: Journal | undefined): Journal[] {
+    return [...open].filter((j) => j !== except && j.names(key));
+  }
+
   /** What the journal names now, for a hand-over (`handOver`). */
   heldUndos(): Undo[] {
     return this.#tally.held().flatMap((h) => Array.from({ length: h.count }, () => h.undo));
@@ -200,6 +219,7 @@ export class Journal {
     if (this.#closed) return;
     await this.#append({ t: 'abandoned' }, true);
     this.#closed = true;
+    open.delete(this);
     await this.#writer;
     await this.#fd.close().catch(() => undefined);
   }
@@ -231,6 +251,7 @@ export class Journal {
       });
     }
     this.#closed = true;
+    open.delete(this);
     await Promise.all([this.#writer, ...inFlight]);
     try {
       await this.#fd.close();

@@ -110,12 +110,22 @@ export function isHeld(l: HeldLock | LockHolder): l is HeldLock {
   return 'release' in l;
 }
 
-/** Wait for the lock (polling with a growing, jittered pause, at most `maxPauseMs`). */
-export async function lock(path: string, maxPauseMs = 8): Promise<HeldLock> {
+/**
+ * Wait for the lock (polling with a growing, jittered pause, at most `maxPauseMs`); after
+ * `timeoutMs`, the live process that still holds it.
+ */
+export async function lock(path: string, maxPauseMs = 8, timeoutMs = Infinity): Promise<HeldLock> {
+  const l = await lockWithin(path, timeoutMs, maxPauseMs);
+  if (!isHeld(l)) throw new Error(`${path} is held by process ${l.pid}`);
+  return l;
+}
+
+export async function lockWithin(path: string, timeoutMs: number, maxPauseMs = 8): Promise<HeldLock | LockHolder> {
+  const end = Date.now() + timeoutMs;
   let pause = 0.25;
   for (;;) {
     const l = tryLock(path);
-    if (isHeld(l)) return l;
+    if (isHeld(l) || Date.now() >= end) return l;
     await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
     pause = Math.min(maxPauseMs, pause * 2);
   }
