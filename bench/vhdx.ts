@@ -56,16 +56,19 @@ export async function benchVhdx(): Promise<BenchRow[]> {
     const theirs = path.join(dir, 'qemu.vhdx');
     const s = { flush: [] as number[], noFlush: [] as number[], floor: [] as number[], floorNoFlush: [] as number[], qemu: [] as number[], qemuStart: [] as number[] };
     // One untimed round first: loads the addon, warms the page cache and qemu-img's binary.
+    // Each flushed create follows the same disk state for both contenders: the
+    // floor's timed round follows its untimed one (one flushed file unlinked),
+    // ours follows the floor (its file unlinked). Every create makes a new file:
+    // replacing one costs ext4 a forced allocation (auto_da_alloc).
     for (let i = -1; i < ITERATIONS; i++) {
-      // Every create makes a new file: replacing one costs ext4 a forced
-      // allocation (auto_da_alloc) that no contender should be charged for.
-      for (const f of [ours, theirs]) fs.rmSync(f, { force: true });
+      const floorFlush = floor(true);
       const flush = await timed(() => createVhdx(ours, { sizeBytes: SIZE }));
       fs.rmSync(ours);
-      const noFlush = await timed(() => createVhdx(ours, { sizeBytes: SIZE, flush: false }));
-      const floorFlush = floor(true);
       const floorNoFlush = floor(false);
+      const noFlush = await timed(() => createVhdx(ours, { sizeBytes: SIZE, flush: false }));
+      fs.rmSync(ours);
       const qemu = spawnTimed('qemu-img', ['create', '-q', '-f', 'vhdx', theirs, '20G']).ms;
+      if (i < ITERATIONS - 1) fs.rmSync(theirs);
       const qemuStart = spawnTimed('qemu-img', ['--version']).ms;
       if (i < 0) continue;
       s.flush.push(flush);
@@ -75,6 +78,7 @@ export async function benchVhdx(): Promise<BenchRow[]> {
       s.qemu.push(qemu);
       s.qemuStart.push(qemuStart);
     }
+    await createVhdx(ours, { sizeBytes: SIZE });
     const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)])) as Record<keyof typeof s, number>;
     const above = m.qemu - m.qemuStart;
     const n = `median of ${ITERATIONS}`;

@@ -63,7 +63,7 @@ void WriteLayout(File& f, const Layout& layout) {
       {kMetadataRegion, kMetadataOffset, kMetadataLength, true},
   };
   std::vector<uint8_t> table = EncodeRegionTable(regions);
-  for (uint64_t offset : kRegionTableOffsets) f.WriteAt(offset, table.data(), RegionTableUsedBytes(regions.size()));
+  for (uint64_t offset : kRegionTableOffsets) f.WriteAt(offset, table.data(), table.size());
 
   MetadataBuilder md;
   std::vector<uint8_t> params(8, 0);

@@ -640,6 +640,7 @@ void Image::Expand(uint64_t new_size) {
       if (r.guid == kBatRegion) r = bat;
     }
     std::vector<uint8_t> table = EncodeRegionTable(entries);
+    table.resize(kRegionTableSize);  // the whole table: clears what the old one left
     for (int s = 0; s < 2; ++s) {
       file_.WriteAt(kRegionTableOffsets[s], table.data(), table.size());
       info_.region_tables[s].entries = entries;

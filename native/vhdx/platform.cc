@@ -307,7 +307,8 @@ void FlushDirectoryOf(const std::string& path) {
 void RandomBytes(uint8_t* out, size_t length) {
   // std::random_device draws from the OS generator on every toolchain we build
   // with (getrandom//dev/urandom on Linux, rand_s with mingw-w64 and MSVC).
-  std::random_device rd;
+  // One per thread: opening the device per call cost more than the bytes.
+  thread_local std::random_device rd;
   for (size_t i = 0; i < length; i += 4) {
     uint32_t v = rd();
     for (size_t k = 0; k < 4 && i + k < length; ++k) out[i + k] = static_cast<uint8_t>(v >> (8 * k));
