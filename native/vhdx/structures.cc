@@ -129,6 +129,15 @@ std::string DecodeMetadataTable(const uint8_t* p, size_t region_length, std::vec
       return "metadata item {" + m.item_id.ToString() + "} at " + std::to_string(m.offset) + " (+" +
              std::to_string(m.length) + ") lies outside the metadata region";
     }
+    // MS-VHDX 2.6.1.2: at most 1 MiB each, and no two items overlap.
+    if (m.length > kMiB) {
+      return "metadata item {" + m.item_id.ToString() + "} is " + std::to_string(m.length) + " bytes, more than 1 MiB";
+    }
+    for (const MetadataItem& o : *items) {
+      if (m.length != 0 && o.length != 0 && m.offset < o.offset + o.length && o.offset < m.offset + m.length) {
+        return "metadata items {" + o.item_id.ToString() + "} and {" + m.item_id.ToString() + "} overlap";
+      }
+    }
     items->push_back(m);
   }
   return {};

@@ -20,9 +20,9 @@ RegionTableInfo DecodeRegionTable(const uint8_t* table, int slot);
 // whole table with the rest zero (a new file needs only the prefix written).
 std::vector<uint8_t> EncodeRegionTable(const std::vector<RegionEntry>& entries);
 
-// Parses the metadata table at the start of a metadata region of
+// Parses the 64 KiB metadata table at the start of a metadata region of
 // `region_length` bytes; returns "" or what is wrong.
-std::string DecodeMetadataTable(const uint8_t* region, size_t region_length, std::vector<MetadataItem>* items);
+std::string DecodeMetadataTable(const uint8_t* table, size_t region_length, std::vector<MetadataItem>* items);
 
 constexpr uint32_t kMetadataIsUser = 1;
 constexpr uint32_t kMetadataIsVirtualDisk = 2;
