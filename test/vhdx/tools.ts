@@ -49,9 +49,9 @@ export function qemuIo(file: string, ...commands: string[]): RunResult {
   return run('qemu-io', ['-f', 'vhdx', ...commands.flatMap((c) => ['-c', c]), file]);
 }
 
-/** A fresh directory, removed by the returned cleanup function. */
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-vhdx-'));
+/** A fresh directory (in `parent`, default the OS temporary directory), removed by the returned cleanup function. */
+export function tempDir(parent = os.tmpdir()): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(parent, 'wcow-vhdx-'));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
