@@ -97,7 +97,8 @@ std::string TemporaryName(const std::string& path) {
 void CreateAtomically(const std::string& path, const Layout& layout, bool overwrite, bool flush) {
   std::string problem = GeometryProblem(layout.geometry);
   if (!problem.empty()) ThrowInvalid("invalid VHDX geometry: " + problem, path);
-  if (!overwrite && PathExists(path)) throw Error(ErrorCode::kExists, "VHDX '" + path + "' already exists", path);
+  // No existence check first: the final link() (or rename) decides atomically,
+  // and the common case pays no extra system call.
   std::string temporary = TemporaryName(path);
   try {
     {
