@@ -5,14 +5,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  createDifferencingVhdx,
-  createVhdx,
-  expandVhdx,
-  inspectVhdx,
-  readVhdx,
-  writeVhdx,
-} from '../../lib/index';
+import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx, readVhdx, writeVhdx } from '../../lib/index';
 import { overlay, rejectsWith } from './support';
 import { bytesReadByProcess, GiB, KiB, MiB, ok, patchFile, pattern, reseal, tempDir } from './tools';
 
