@@ -42,6 +42,9 @@ void WriteLayout(File& f, const Layout& layout) {
   std::vector<uint8_t> id(8 + creator.size());
   std::memcpy(id.data(), "vhdxfile", 8);
   std::memcpy(id.data() + 8, creator.data(), creator.size());
+  // Sized first, then written inside: no write extends the file. The BAT
+  // stays a hole (every entry NOT_PRESENT, 0).
+  f.SetSize(kBatOffset + g.BatBytes());
   f.WriteAt(0, id.data(), id.size());
 
   // Two valid headers (sequence 0 and 1, else identical): tools that reject any
@@ -81,9 +84,6 @@ void WriteLayout(File& f, const Layout& layout) {
   std::vector<uint8_t> md_table = md.Table();
   f.WriteAt(kMetadataOffset, md_table.data(), md_table.size());
   f.WriteAt(kMetadataOffset + kMetadataTableSize, md.Items().data(), md.Items().size());
-
-  // The BAT stays a hole: every entry NOT_PRESENT (0).
-  f.SetSize(kBatOffset + g.BatBytes());
 }
 
 std::string TemporaryName(const std::string& path) {
