@@ -11,8 +11,13 @@ export type * from './types';
 
 const queues = new Map<string, Promise<unknown>>();
 
-/** Runs `fn` after every earlier call on the same file has settled. */
+/**
+ * Runs `fn` after every earlier call on the same file has settled. A `file`
+ * that is not a string (a JavaScript caller's mistake) is not queued: the
+ * native call rejects it with ERR_INVALID_ARGUMENT, never a synchronous TypeError.
+ */
 function exclusive<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  if (typeof file !== 'string') return fn();
   const key = path.resolve(file);
   const previous = queues.get(key) ?? Promise.resolve();
   const run = previous.then(fn, fn);
@@ -39,12 +44,14 @@ export function createVhdx(file: string, options: CreateVhdxOptions): Promise<vo
  */
 export function createDifferencingVhdx(file: string, options: CreateDifferencingVhdxOptions): Promise<void> {
   const resolved: CreateDifferencingVhdxOptions = { ...options };
-  if (typeof options.parentPath === 'string' && options.parentPath !== '') {
-    resolved.relativePath ??= defaultRelativePath(file, options.parentPath);
-    if (process.platform === 'win32') resolved.absoluteWin32Path ??= path.resolve(options.parentPath);
+  if (typeof file === 'string' && typeof resolved.parentPath === 'string' && resolved.parentPath !== '') {
+    resolved.relativePath ??= defaultRelativePath(file, resolved.parentPath);
+    if (process.platform === 'win32') resolved.absoluteWin32Path ??= path.resolve(resolved.parentPath);
   }
+  // `options` not an object (null from JavaScript): the native call rejects it.
+  const passed = typeof options === 'object' && options !== null ? resolved : options;
   return exclusive(file, () =>
-    callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, resolved), file),
+    callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, passed), file),
   );
 }
 

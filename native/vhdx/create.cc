@@ -42,6 +42,9 @@ void WriteLayout(File& f, const Layout& layout) {
   std::vector<uint8_t> id(8 + creator.size());
   std::memcpy(id.data(), "vhdxfile", 8);
   std::memcpy(id.data() + 8, creator.data(), creator.size());
+  // Sized first, then written inside: no write extends the file. The BAT
+  // stays a hole (every entry NOT_PRESENT, 0).
+  f.SetSize(kBatOffset + g.BatBytes());
   f.WriteAt(0, id.data(), id.size());
 
   // Two valid headers (sequence 0 and 1, else identical): tools that reject any
@@ -63,7 +66,7 @@ void WriteLayout(File& f, const Layout& layout) {
       {kMetadataRegion, kMetadataOffset, kMetadataLength, true},
   };
   std::vector<uint8_t> table = EncodeRegionTable(regions);
-  for (uint64_t offset : kRegionTableOffsets) f.WriteAt(offset, table.data(), RegionTableUsedBytes(regions.size()));
+  for (uint64_t offset : kRegionTableOffsets) f.WriteAt(offset, table.data(), table.size());
 
   MetadataBuilder md;
   std::vector<uint8_t> params(8, 0);
@@ -81,9 +84,6 @@ void WriteLayout(File& f, const Layout& layout) {
   std::vector<uint8_t> md_table = md.Table();
   f.WriteAt(kMetadataOffset, md_table.data(), md_table.size());
   f.WriteAt(kMetadataOffset + kMetadataTableSize, md.Items().data(), md.Items().size());
-
-  // The BAT stays a hole: every entry NOT_PRESENT (0).
-  f.SetSize(kBatOffset + g.BatBytes());
 }
 
 std::string TemporaryName(const std::string& path) {
@@ -97,7 +97,8 @@ std::string TemporaryName(const std::string& path) {
 void CreateAtomically(const std::string& path, const Layout& layout, bool overwrite, bool flush) {
   std::string problem = GeometryProblem(layout.geometry);
   if (!problem.empty()) ThrowInvalid("invalid VHDX geometry: " + problem, path);
-  if (!overwrite && PathExists(path)) throw Error(ErrorCode::kExists, "VHDX '" + path + "' already exists", path);
+  // No existence check first: the final link() (or rename) decides atomically,
+  // and the common case pays no extra system call.
   std::string temporary = TemporaryName(path);
   try {
     {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "vhdx/error.h"
 #include "vhdx/structures.h"
@@ -14,10 +15,17 @@ namespace {
 constexpr int kMaxChainDepth = 64;
 constexpr uint64_t kBatPageEntries = 512;  // BAT entries read per 4 KiB page
 constexpr uint64_t kMaxIoLength = uint64_t{1} << 30;
+// No VHDX needs more file than 64 TiB of blocks plus its BAT, bitmaps,
+// metadata and log: a structure or block past 128 TiB is refused, which caps
+// the SpaceMap at 16 MiB.
+constexpr uint64_t kMaxFileMiB = 128 * kMiB;
 
 std::string N(uint64_t v) { return std::to_string(v); }
 
 std::string At(uint64_t offset, uint64_t length) { return "at " + N(offset) + " (+" + N(length) + ")"; }
+
+// offset + length <= size, without the sum wrapping around 2^64.
+bool Fits(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
 
 bool IsKnownItem(const Guid& id) {
   for (const Guid* g : {&kFileParametersItem, &kVirtualDiskSizeItem, &kPage83Item, &kLogicalSectorSizeItem,
@@ -64,9 +72,29 @@ Image::Image(const std::string& path, Access access, int chain_depth)
   if (info_.file_size < kHeaderSectionSize) {
     Corrupt("truncated file: " + N(info_.file_size) + " bytes, shorter than the 1 MiB header section");
   }
+  space_.Reset(std::min(RoundUp(info_.file_size, kMiB) / kMiB, kMaxFileMiB));
   LoadHeaders();
   LoadRegionTables();
   LoadMetadata();
+  CheckBat();
+}
+
+void SpaceMap::Reset(uint64_t mib) {
+  size_ = mib;
+  bits_.assign((mib + 63) / 64, 0);
+}
+
+bool SpaceMap::Claim(uint64_t first, uint64_t count) {
+  if (first > size_ || count > size_ - first || !IsFree(first, count)) return false;
+  for (uint64_t m = first; m < first + count; ++m) bits_[m / 64] |= uint64_t{1} << (m % 64);
+  return true;
+}
+
+bool SpaceMap::IsFree(uint64_t first, uint64_t count) const {
+  for (uint64_t m = first; m < first + count && m < size_; ++m) {
+    if (Taken(m)) return false;
+  }
+  return true;
 }
 
 void Image::Corrupt(const std::string& what) const { ThrowCorrupt(path_, what); }
@@ -100,7 +128,7 @@ void Image::LoadHeaders() {
   }
   info_.headers[current_].current = true;
   const HeaderInfo& h = info_.headers[current_];
-  if (h.log_offset + h.log_length > info_.file_size) {
+  if (!Fits(h.log_offset, h.log_length, info_.file_size)) {
     Corrupt("truncated file: log " + At(h.log_offset, h.log_length) + " ends beyond the end of the file (" +
             N(info_.file_size) + " bytes)");
   }
@@ -128,12 +156,16 @@ void Image::LoadRegionTables() {
            entries[i].length == other[i].length && entries[i].required == other[i].required;
   }
   if (!same) Corrupt("region tables 1 and 2 differ");
-  for (const RegionEntry& r : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const RegionEntry& r = entries[i];
     bool known = r.guid == kBatRegion || r.guid == kMetadataRegion;
     if (!known && r.required) Corrupt("unknown required region {" + r.guid.ToString() + "}");
-    if (r.file_offset + r.length > info_.file_size) {
+    if (!Fits(r.file_offset, r.length, info_.file_size)) {
       Corrupt("truncated file: region {" + r.guid.ToString() + "} " + At(r.file_offset, r.length) +
               " ends beyond the end of the file (" + N(info_.file_size) + " bytes)");
+    }
+    for (size_t k = 0; k < i; ++k) {
+      if (entries[k].guid == r.guid) Corrupt("region {" + r.guid.ToString() + "} is listed twice");
     }
   }
   const RegionEntry& bat = Region(kBatRegion);
@@ -142,12 +174,24 @@ void Image::LoadRegionTables() {
   info_.bat.length = bat.length;
   info_.metadata_offset = md.file_offset;
   info_.metadata_length = md.length;
-  std::vector<Span> fixed = FixedSpans();
-  std::sort(fixed.begin(), fixed.end(), [](const Span& x, const Span& y) { return x.offset < y.offset; });
-  for (size_t i = 1; i < fixed.size(); ++i) {
-    if (fixed[i - 1].offset + fixed[i - 1].length > fixed[i].offset) {
-      Corrupt(Describe(fixed[i - 1]) + " overlaps " + Describe(fixed[i]));
+  // Every structure takes its space first; BAT entries must then stay off it.
+  const HeaderInfo& h = info_.Current();
+  std::vector<std::pair<Span, std::string>> fixed = {
+      {{0, kHeaderSectionSize, 0}, "the header section"},
+      {{h.log_offset, h.log_length, 0}, "the log"},
+      {{md.file_offset, md.length, 0}, "the metadata region"},
+      {{bat.file_offset, bat.length, 0}, "the BAT region"},
+  };
+  for (const RegionEntry& r : entries) {
+    if (r.guid != kBatRegion && r.guid != kMetadataRegion) {
+      fixed.push_back({{r.file_offset, r.length, 0}, "region {" + r.guid.ToString() + "}"});
     }
+  }
+  for (auto& [span, name] : fixed) {
+    fixed_names_.push_back(std::move(name));
+    span.index = -static_cast<int64_t>(fixed_names_.size());
+    Claim(span);
+    fixed_.push_back(span);
   }
 }
 
@@ -158,17 +202,8 @@ const RegionEntry& Image::Region(const Guid& guid) const {
   Corrupt(std::string("region table has no ") + (guid == kBatRegion ? "BAT" : "metadata") + " region");
 }
 
-std::vector<Image::Span> Image::FixedSpans() const {
-  const HeaderInfo& h = info_.Current();
-  return {{0, kHeaderSectionSize, -1},
-          {h.log_offset, h.log_length, -2},
-          {info_.metadata_offset, info_.metadata_length, -3},
-          {info_.bat.offset, info_.bat.length, -4}};
-}
-
 std::string Image::Describe(const Span& s) const {
-  static const char* const kFixed[] = {"the header section", "the log", "the metadata region", "the BAT region"};
-  if (s.index < 0) return std::string(kFixed[-s.index - 1]) + " " + At(s.offset, s.length);
+  if (s.index < 0) return fixed_names_[static_cast<size_t>(-s.index - 1)] + " " + At(s.offset, s.length);
   uint64_t i = static_cast<uint64_t>(s.index);
   const Geometry& g = info_.geometry;
   std::string what = g.IsBitmapIndex(i) ? "sector bitmap block " + N(i / (g.ChunkRatio() + 1))
@@ -183,39 +218,41 @@ const MetadataItem* Image::Item(const Guid& id) const {
   return nullptr;
 }
 
-std::vector<uint8_t> Image::ItemValue(const std::vector<uint8_t>& region, const Guid& id, uint32_t length,
-                                      const char* name) const {
+std::vector<uint8_t> Image::ItemValue(const Guid& id, uint32_t length, const char* name) const {
   const MetadataItem* m = Item(id);
   if (m == nullptr) Corrupt(std::string("metadata item ") + name + " is missing");
   if (m->length < length) Corrupt(std::string("metadata item ") + name + " is " + N(m->length) + " bytes, expected " + N(length));
-  return std::vector<uint8_t>(region.begin() + m->offset, region.begin() + m->offset + m->length);
+  // Read item by item: the region's declared length costs nothing (it may be 4 GiB of holes).
+  std::vector<uint8_t> value(m->length);
+  ReadExact(info_.metadata_offset + m->offset, value.data(), value.size(), "metadata item");
+  return value;
 }
 
 void Image::LoadMetadata() {
-  std::vector<uint8_t> region(info_.metadata_length);
-  if (region.size() < kMetadataTableSize) Corrupt("metadata region is smaller than its 64 KiB table");
-  ReadExact(info_.metadata_offset, region.data(), region.size(), "metadata region");
-  std::string problem = DecodeMetadataTable(region.data(), region.size(), &info_.metadata_items);
+  if (info_.metadata_length < kMetadataTableSize) Corrupt("metadata region is smaller than its 64 KiB table");
+  std::vector<uint8_t> table(kMetadataTableSize);
+  ReadExact(info_.metadata_offset, table.data(), table.size(), "metadata table");
+  std::string problem = DecodeMetadataTable(table.data(), info_.metadata_length, &info_.metadata_items);
   if (!problem.empty()) Corrupt(problem);
   for (const MetadataItem& m : info_.metadata_items) {
     if (m.is_required && !IsKnownItem(m.item_id)) Corrupt("unknown required metadata item {" + m.item_id.ToString() + "}");
   }
-  std::vector<uint8_t> params = ItemValue(region, kFileParametersItem, 8, "File Parameters");
+  std::vector<uint8_t> params = ItemValue(kFileParametersItem, 8, "File Parameters");
   Geometry& g = info_.geometry;
   g.block_size = Get32(params.data());
   info_.leave_blocks_allocated = params[4] & 1;
   g.has_parent = (params[4] & 2) != 0;
-  g.virtual_size = Get64(ItemValue(region, kVirtualDiskSizeItem, 8, "Virtual Disk Size").data());
-  g.logical_sector = Get32(ItemValue(region, kLogicalSectorSizeItem, 4, "Logical Sector Size").data());
-  g.physical_sector = Get32(ItemValue(region, kPhysicalSectorSizeItem, 4, "Physical Sector Size").data());
-  info_.page83 = GetGuid(ItemValue(region, kPage83Item, 16, "Page 83 Data").data());
+  g.virtual_size = Get64(ItemValue(kVirtualDiskSizeItem, 8, "Virtual Disk Size").data());
+  g.logical_sector = Get32(ItemValue(kLogicalSectorSizeItem, 4, "Logical Sector Size").data());
+  g.physical_sector = Get32(ItemValue(kPhysicalSectorSizeItem, 4, "Physical Sector Size").data());
+  info_.page83 = GetGuid(ItemValue(kPage83Item, 16, "Page 83 Data").data());
   problem = GeometryProblem(g);
   if (!problem.empty()) Corrupt("metadata: " + problem);
   if (g.has_parent) {
-    const MetadataItem* m = Item(kParentLocatorItem);
-    if (m == nullptr) Corrupt("HasParent is set but the Parent Locator metadata item is missing");
+    if (Item(kParentLocatorItem) == nullptr) Corrupt("HasParent is set but the Parent Locator metadata item is missing");
+    std::vector<uint8_t> item = ItemValue(kParentLocatorItem, 0, "Parent Locator");
     ParentLocator locator;
-    problem = DecodeParentLocator(region.data() + m->offset, m->length, &locator);
+    problem = DecodeParentLocator(item.data(), item.size(), &locator);
     if (!problem.empty()) Corrupt(problem);
     if (locator.locator_type != kVhdxParentLocatorType) {
       Corrupt("unknown parent locator type {" + locator.locator_type.ToString() + "}");
@@ -244,71 +281,101 @@ void Image::RequireNoPendingLog() const {
   }
 }
 
-void Image::ScanBat() {
+void Image::Claim(const Span& span) {
+  if (!Fits(span.offset, span.length, info_.file_size)) {
+    Corrupt("truncated file: " + Describe(span) + " lies beyond the end of the file (" + N(info_.file_size) + " bytes)");
+  }
+  uint64_t first = span.offset / kMiB, count = span.length / kMiB;
+  if (space_.Claim(first, count)) return;
+  if (first + count > space_.size()) Corrupt(Describe(span) + " lies beyond 128 TiB, further than any VHDX reaches");
+  // Name what was there first: a structure, or an earlier entry (found by a
+  // second pass, paid only on the way to an error).
+  auto overlaps = [&](uint64_t offset, uint64_t length) {
+    return offset < span.offset + span.length && span.offset < offset + length;
+  };
+  for (const Span& f : fixed_) {
+    if (overlaps(f.offset, f.length)) Corrupt(Describe(f) + " overlaps " + Describe(span));
+  }
+  uint64_t before = span.index < 0 ? 0 : static_cast<uint64_t>(span.index);
+  std::optional<Span> owner;
+  ForEachEntry(before, [&](uint64_t i, uint64_t e) {
+    uint64_t length = EntryLength(i, e);
+    if (!owner && length != 0 && overlaps(e & kBatOffsetMask, length)) owner = Span{e & kBatOffsetMask, length, static_cast<int64_t>(i)};
+  });
+  Corrupt((owner ? Describe(*owner) : std::string("another block")) + " overlaps " + Describe(span));
+}
+
+uint64_t Image::EntryLength(uint64_t index, uint64_t entry) const {
+  uint64_t state = entry & kBatStateMask;
+  if (info_.geometry.IsBitmapIndex(index)) return state == kSectorBitmapPresent ? kSectorBitmapBlockSize : 0;
+  return state == kFullyPresent || state == kPartiallyPresent ? info_.geometry.block_size : 0;
+}
+
+void Image::ForEachEntry(uint64_t count, const std::function<void(uint64_t, uint64_t)>& fn) const {
+  const uint64_t begin = info_.bat.offset, end = begin + count * 8;
+  std::vector<uint8_t> piece;
+  for (uint64_t at = begin; at < end;) {
+    uint64_t data_end = 0;
+    uint64_t data = std::max(at, file_.NextData(at, &data_end));
+    if (data >= end) break;
+    data -= (data - begin) % 8;  // entry-aligned (holes are too, in practice)
+    uint64_t stop = std::min(end, data + kMiB);
+    if (data_end > data) stop = std::min(stop, begin + RoundUp(data_end - begin, 8));
+    piece.resize(stop - data);
+    ReadExact(data, piece.data(), piece.size(), "BAT");
+    for (uint64_t k = 0; k < piece.size(); k += 8) {
+      uint64_t e = Get64(&piece[k]);
+      if (e != 0) fn((data - begin + k) / 8, e);
+    }
+    at = stop;
+  }
+}
+
+void Image::CheckBat() {
   const Geometry& g = info_.geometry;
   BatSummary& bat = info_.bat;
-  uint64_t cr = g.ChunkRatio();
-  spans_ = FixedSpans();
-  std::vector<uint64_t> partial_chunks;  // chunks with a PARTIALLY_PRESENT block
-  std::vector<uint8_t> chunk(kMiB);
-  for (uint64_t first = 0; first < bat.entries; first += kMiB / 8) {
-    uint64_t count = std::min<uint64_t>(kMiB / 8, bat.entries - first);
-    ReadExact(bat.offset + first * 8, chunk.data(), count * 8, "BAT");
-    for (uint64_t k = 0; k < count; ++k) {
-      uint64_t i = first + k;
-      uint64_t e = Get64(&chunk[k * 8]);
-      uint64_t state = e & kBatStateMask;
-      Span span{0, 0, static_cast<int64_t>(i)};
-      if (g.IsBitmapIndex(i)) {
-        if (state == kNotPresent) {
-          ++bat.bitmap_not_present;
-        } else if (state == kSectorBitmapPresent) {
-          ++bat.bitmap_present;
-          span.length = kSectorBitmapBlockSize;
-        } else {
-          Corrupt("BAT entry " + N(i) + " (sector bitmap block " + N(i / (cr + 1)) + ") has invalid state " + N(state));
-        }
-      } else {
-        switch (state) {
-          case kNotPresent:
-          case kUndefined:
-          case kZero:
-          case kUnmapped:
-            break;
-          case kPartiallyPresent:
-            if (!g.has_parent) {
-              Corrupt("BAT entry " + N(i) + " is PARTIALLY_PRESENT in a disk without a parent");
-            }
-            partial_chunks.push_back(i / (cr + 1));
-            span.length = g.block_size;
-            break;
-          case kFullyPresent:
-            span.length = g.block_size;
-            break;
-          default:
-            Corrupt("BAT entry " + N(i) + " (payload block " + N(i - i / (cr + 1)) + ") has invalid state " + N(state));
-        }
-        // A differencing BAT covers whole chunks: entries past the last block are not counted.
-        if (i - i / (cr + 1) < bat.data_blocks) ++bat.payload_by_state[state];
+  const uint64_t cr = g.ChunkRatio();
+  constexpr uint64_t kNone = ~uint64_t{0};
+  // The chunk of the last PARTIALLY_PRESENT block while its sector bitmap
+  // entry (which follows the chunk's payload entries) has not been seen.
+  uint64_t pending = kNone;
+  auto no_bitmap = [&]() { Corrupt("chunk " + N(pending) + " has PARTIALLY_PRESENT blocks but no sector bitmap block"); };
+  ForEachEntry(bat.entries, [&](uint64_t i, uint64_t e) {
+    if (pending != kNone && i > g.BitmapIndex(pending)) no_bitmap();
+    uint64_t state = e & kBatStateMask;
+    if (g.IsBitmapIndex(i)) {
+      if (state == kNotPresent) return;
+      if (state != kSectorBitmapPresent) {
+        Corrupt("BAT entry " + N(i) + " (sector bitmap block " + N(i / (cr + 1)) + ") has invalid state " + N(state));
       }
-      if (span.length != 0) {
-        span.offset = e & kBatOffsetMask;
-        BlockOffset(i, e, span.length, Describe(span));
-        spans_.push_back(span);
+      ++bat.bitmap_present;
+      if (i / (cr + 1) == pending) pending = kNone;
+    } else {
+      switch (state) {
+        case kNotPresent:
+        case kUndefined:
+        case kZero:
+        case kUnmapped:
+        case kFullyPresent:
+          break;
+        case kPartiallyPresent:
+          if (!g.has_parent) Corrupt("BAT entry " + N(i) + " is PARTIALLY_PRESENT in a disk without a parent");
+          pending = i / (cr + 1);
+          break;
+        default:
+          Corrupt("BAT entry " + N(i) + " (payload block " + N(i - i / (cr + 1)) + ") has invalid state " + N(state));
       }
+      // A differencing BAT covers whole chunks: entries past the last block are not counted.
+      if (state != kNotPresent && i - i / (cr + 1) < bat.data_blocks) ++bat.payload_by_state[state];
     }
-  }
-  for (uint64_t c : partial_chunks) {
-    if ((BatEntry(g.BitmapIndex(c)) & kBatStateMask) != kSectorBitmapPresent) {
-      Corrupt("chunk " + N(c) + " has PARTIALLY_PRESENT blocks but no sector bitmap block");
-    }
-  }
-  std::sort(spans_.begin(), spans_.end(), [](const Span& x, const Span& y) { return x.offset < y.offset; });
-  for (size_t i = 1; i < spans_.size(); ++i) {
-    if (spans_[i - 1].offset + spans_[i - 1].length > spans_[i].offset) {
-      Corrupt(Describe(spans_[i - 1]) + " overlaps " + Describe(spans_[i]));
-    }
-  }
+    uint64_t length = EntryLength(i, e);
+    if (length != 0) Claim({e & kBatOffsetMask, length, static_cast<int64_t>(i)});
+  });
+  if (pending != kNone) no_bitmap();
+  uint64_t counted = 0;
+  for (uint64_t n : bat.payload_by_state) counted += n;
+  bat.payload_by_state[kNotPresent] = bat.data_blocks - counted;
+  bat.bitmap_not_present = bat.entries / (cr + 1) - bat.bitmap_present;
 }
 
 uint64_t Image::BatEntry(uint64_t index) {
@@ -327,15 +394,6 @@ void Image::SetBatEntry(uint64_t index, uint64_t entry) {
   Put64(raw, entry);
   file_.WriteAt(info_.bat.offset + index * 8, raw, 8);
   bat_cache_[index] = entry;
-}
-
-uint64_t Image::BlockOffset(uint64_t index, uint64_t entry, uint64_t size, const std::string& what) const {
-  uint64_t offset = entry & kBatOffsetMask;
-  if (offset < kHeaderSectionSize) Corrupt(what + " points into the header section (BAT entry " + N(index) + ")");
-  if (offset + size > info_.file_size) {
-    Corrupt("truncated file: " + what + " lies beyond the end of the file (" + N(info_.file_size) + " bytes)");
-  }
-  return offset;
 }
 
 uint64_t Image::Allocate(uint64_t size) {
@@ -405,16 +463,12 @@ Image& Image::Parent() {
   return *parent_;
 }
 
-uint64_t Image::SectorBitmapOffset(uint64_t block, bool allocate) {
-  const Geometry& g = info_.geometry;
-  uint64_t chunk = block / g.ChunkRatio();
-  uint64_t index = g.BitmapIndex(chunk);
+uint64_t Image::SectorBitmapOffset(uint64_t block) {
+  uint64_t index = info_.geometry.BitmapIndex(block / info_.geometry.ChunkRatio());
   uint64_t e = BatEntry(index);
-  uint64_t state = e & kBatStateMask;
-  std::string what = "sector bitmap block " + N(chunk);
-  if (state == kSectorBitmapPresent) return BlockOffset(index, e, kSectorBitmapBlockSize, what);
-  if (state != kNotPresent) Corrupt("BAT entry " + N(index) + " (" + what + ") has invalid state " + N(state));
-  if (!allocate) Corrupt("payload block " + N(block) + " is PARTIALLY_PRESENT but " + what + " is not present");
+  // The open check left only NOT_PRESENT otherwise, and guarantees a bitmap
+  // for every PARTIALLY_PRESENT block that reads need one for.
+  if ((e & kBatStateMask) == kSectorBitmapPresent) return e & kBatOffsetMask;
   uint64_t offset = Allocate(kSectorBitmapBlockSize);
   SetBatEntry(index, offset | kSectorBitmapPresent);
   return offset;
@@ -453,28 +507,24 @@ void Image::ReadBlock(uint64_t block, uint32_t in_block, uint32_t length, uint8_
   uint64_t index = g.PayloadIndex(block);
   uint64_t e = BatEntry(index);
   uint64_t state = e & kBatStateMask;
-  std::string what = "payload block " + N(block);
+  // The open check allowed only valid states, placed blocks and (for
+  // PARTIALLY_PRESENT) a disk with a parent and a sector bitmap.
   switch (state) {
     case kFullyPresent:
-      ReadExact(BlockOffset(index, e, g.block_size, what) + in_block, out, length, "payload block");
+      ReadExact((e & kBatOffsetMask) + in_block, out, length, "payload block");
       return;
     case kNotPresent:
       if (g.has_parent) Parent().Read(block * g.block_size + in_block, out, length);
       else std::memset(out, 0, length);
       return;
-    case kZero:
-    case kUndefined:
-    case kUnmapped:
-      std::memset(out, 0, length);
-      return;
     case kPartiallyPresent:
       break;
-    default:
-      Corrupt("BAT entry " + N(index) + " (" + what + ") has invalid state " + N(state));
+    default:  // ZERO, UNDEFINED, UNMAPPED
+      std::memset(out, 0, length);
+      return;
   }
-  if (!g.has_parent) Corrupt("BAT entry " + N(index) + " is PARTIALLY_PRESENT in a disk without a parent");
-  uint64_t data = BlockOffset(index, e, g.block_size, what);
-  uint64_t bitmap = SectorBitmapOffset(block, false);
+  uint64_t data = e & kBatOffsetMask;
+  uint64_t bitmap = SectorBitmapOffset(block);
   // Sector bits (LSB first, MS-VHDX 2.5.1.3) of the sectors this read touches.
   uint32_t ls = g.logical_sector;
   uint64_t s0 = in_block / ls, s1 = (uint64_t{in_block} + length + ls - 1) / ls;
@@ -502,7 +552,11 @@ void Image::Write(uint64_t offset, const uint8_t* data, uint64_t length) {
   CheckRange("write", offset, length);
   if (length == 0) return;
   const Geometry& g = info_.geometry;
-  BeginChange();
+  // Whatever can refuse the write does so before the first byte changes: the
+  // whole parent chain opened and checked, the edge sectors read.
+  for (Image* image = this; image->info_.geometry.has_parent; image = image->parent_.get()) {
+    image->Parent().RequireNoPendingLog();
+  }
   std::vector<uint8_t> aligned;
   uint32_t ls = g.logical_sector;
   if (g.has_parent && (offset % ls != 0 || (offset + length) % ls != 0)) {
@@ -517,6 +571,7 @@ void Image::Write(uint64_t offset, const uint8_t* data, uint64_t length) {
     data = aligned.data();
     length = aligned.size();
   }
+  BeginChange();
   ForEachBlock(offset, length, [&](uint64_t block, uint32_t in_block, uint32_t n, uint64_t done) {
     WriteBlock(block, in_block, n, data + done);
   });
@@ -527,24 +582,13 @@ void Image::WriteBlock(uint64_t block, uint32_t in_block, uint32_t length, const
   uint64_t index = g.PayloadIndex(block);
   uint64_t e = BatEntry(index);
   uint64_t state = e & kBatStateMask;
-  std::string what = "payload block " + N(block);
   uint64_t s0 = in_block / g.logical_sector, s1 = (uint64_t{in_block} + length) / g.logical_sector;
-  switch (state) {
-    case kFullyPresent:
-      file_.WriteAt(BlockOffset(index, e, g.block_size, what) + in_block, data, length);
-      return;
-    case kPartiallyPresent:
-      if (!g.has_parent) Corrupt("BAT entry " + N(index) + " is PARTIALLY_PRESENT in a disk without a parent");
-      file_.WriteAt(BlockOffset(index, e, g.block_size, what) + in_block, data, length);
-      SetSectorBits(block, s0, s1, false);
-      return;
-    case kNotPresent:
-    case kZero:
-    case kUndefined:
-    case kUnmapped:
-      break;
-    default:
-      Corrupt("BAT entry " + N(index) + " (" + what + ") has invalid state " + N(state));
+  // Placed blocks passed the open check: they lie in the file, off every
+  // structure and every other block.
+  if (state == kFullyPresent || state == kPartiallyPresent) {
+    file_.WriteAt((e & kBatOffsetMask) + in_block, data, length);
+    if (state == kPartiallyPresent) SetSectorBits(block, s0, s1, false);
+    return;
   }
   // Order: data, then sector bits, then the BAT entry, so that a crash leaves
   // the block unreferenced rather than referenced and unwritten.
@@ -562,7 +606,7 @@ void Image::WriteBlock(uint64_t block, uint32_t in_block, uint32_t length, const
 
 void Image::SetSectorBits(uint64_t block, uint64_t s0, uint64_t s1, bool fresh) {
   const Geometry& g = info_.geometry;
-  uint64_t bitmap = SectorBitmapOffset(block, true);
+  uint64_t bitmap = SectorBitmapOffset(block);
   uint64_t block_bit = (block % g.ChunkRatio()) * g.SectorsPerBlock();
   // A freshly allocated block: its whole bit range is rewritten (stale bits
   // from an earlier life of this block would otherwise show through).
@@ -603,7 +647,6 @@ void Image::Expand(uint64_t new_size) {
   std::string problem = GeometryProblem(next);
   if (!problem.empty()) ThrowInvalid("invalid new size: " + problem, path_);
   if (new_size == old.virtual_size) return;
-  ScanBat();
   BeginChange();
   uint64_t old_entries = old.TotalBatEntries(), new_entries = next.TotalBatEntries();
   RegionEntry bat = Region(kBatRegion);
@@ -612,14 +655,9 @@ void Image::Expand(uint64_t new_size) {
     // the end of the file. Block indices do not depend on the disk size
     // (MS-VHDX 2.5), so the old entries are copied unchanged.
     uint64_t need = next.BatBytes();
-    uint64_t grown_end = bat.file_offset + need, end = info_.file_size;
-    bool fits = true;
-    for (const Span& s : spans_) {
-      if (s.index == -4) continue;  // the BAT itself
-      end = std::max(end, s.offset + s.length);
-      if (s.offset < grown_end && s.offset + s.length > bat.file_offset) fits = false;
-    }
-    uint64_t target = fits ? bat.file_offset : RoundUp(end, kMiB);
+    bool fits = space_.IsFree((bat.file_offset + bat.length) / kMiB, (need - bat.length) / kMiB);
+    // Every structure and block lies within the file (the open check).
+    uint64_t target = fits ? bat.file_offset : RoundUp(info_.file_size, kMiB);
     if (!fits) {
       std::vector<uint8_t> chunk;
       for (uint64_t at = 0; at < old_entries * 8; at += kMiB) {
@@ -640,6 +678,7 @@ void Image::Expand(uint64_t new_size) {
       if (r.guid == kBatRegion) r = bat;
     }
     std::vector<uint8_t> table = EncodeRegionTable(entries);
+    table.resize(kRegionTableSize);  // the whole table: clears what the old one left
     for (int s = 0; s < 2; ++s) {
       file_.WriteAt(kRegionTableOffsets[s], table.data(), table.size());
       info_.region_tables[s].entries = entries;
@@ -658,11 +697,7 @@ void Image::Expand(uint64_t new_size) {
   info_.bat.data_blocks = next.DataBlocks();
 }
 
-Info Inspect(const std::string& path) {
-  Image image(path, Image::Access::kRead);
-  image.ScanBat();
-  return image.info();
-}
+Info Inspect(const std::string& path) { return Image(path, Image::Access::kRead).info(); }
 
 void Expand(const std::string& path, uint64_t new_size) {
   Image image(path, Image::Access::kReadWrite);

@@ -127,9 +127,17 @@ constexpr size_t kMaxChunk = 1u << 30;
 File::File(const std::string& path, Mode mode) : path_(path) {
   DWORD access = mode == Mode::kRead ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
   DWORD disposition = mode == Mode::kCreateNew ? CREATE_NEW : OPEN_EXISTING;
+  // Without FILE_FLAG_BACKUP_SEMANTICS a directory fails to open; a pipe opens
+  // without waiting (ERROR_PIPE_BUSY at worst) and is refused below.
   HANDLE h = CreateFileW(Wide(path).c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                          disposition, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) ThrowLastError("open", path);
+  DWORD type = GetFileType(h);
+  if (type != FILE_TYPE_DISK) {
+    CloseHandle(h);
+    ThrowCorrupt(path, std::string("'") + path + "' is a " + (type == FILE_TYPE_PIPE ? "pipe" : "device") +
+                           ", not a regular file");
+  }
   handle_ = h;
 }
 
@@ -168,6 +176,13 @@ uint64_t File::Size() const {
   LARGE_INTEGER size;
   if (!GetFileSizeEx(static_cast<HANDLE>(handle_), &size)) ThrowLastError("stat", path_);
   return static_cast<uint64_t>(size.QuadPart);
+}
+
+uint64_t File::NextData(uint64_t offset, uint64_t* end) const {
+  // FSCTL_QUERY_ALLOCATED_RANGES could skip NTFS holes; reading them costs
+  // time only (the BAT is read in 1 MiB pieces either way).
+  *end = Size();
+  return offset;
 }
 
 void File::SetSize(uint64_t size) {
@@ -212,10 +227,20 @@ void FlushDirectoryOf(const std::string&) {}
 #else  // POSIX
 
 File::File(const std::string& path, Mode mode) : path_(path) {
-  int flags = O_CLOEXEC | (mode == Mode::kRead ? O_RDONLY : O_RDWR);
+  // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
+  // writer; on a regular file it changes nothing.
+  int flags = O_CLOEXEC | O_NONBLOCK | (mode == Mode::kRead ? O_RDONLY : O_RDWR);
   if (mode == Mode::kCreateNew) flags |= O_CREAT | O_EXCL;
   fd_ = ::open(path.c_str(), flags, 0666);
   if (fd_ < 0) ThrowIo(errno, "open", path);
+  struct stat st;
+  int e = ::fstat(fd_, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+  if (e != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    if (e != 0) ThrowIo(e, "open", path);
+    const char* kind = S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device";
+    ThrowCorrupt(path, "'" + path + "' is a " + kind + ", not a regular file");
+  }
 }
 
 File::~File() { ::close(fd_); }
@@ -251,6 +276,19 @@ uint64_t File::Size() const {
   struct stat st;
   if (::fstat(fd_, &st) != 0) ThrowIo(errno, "stat", path_);
   return static_cast<uint64_t>(st.st_size);
+}
+
+uint64_t File::NextData(uint64_t offset, uint64_t* end) const {
+  *end = Size();
+#ifdef SEEK_DATA
+  off_t data = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return errno == ENXIO ? *end : offset;  // ENXIO: only a hole follows; else no SEEK_DATA here
+  off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+  if (hole > data) *end = static_cast<uint64_t>(hole);
+  return static_cast<uint64_t>(data);
+#else
+  return offset;
+#endif
 }
 
 void File::SetSize(uint64_t size) {
@@ -307,7 +345,8 @@ void FlushDirectoryOf(const std::string& path) {
 void RandomBytes(uint8_t* out, size_t length) {
   // std::random_device draws from the OS generator on every toolchain we build
   // with (getrandom//dev/urandom on Linux, rand_s with mingw-w64 and MSVC).
-  std::random_device rd;
+  // One per thread: opening the device per call cost more than the bytes.
+  thread_local std::random_device rd;
   for (size_t i = 0; i < length; i += 4) {
     uint32_t v = rd();
     for (size_t k = 0; k < 4 && i + k < length; ++k) out[i + k] = static_cast<uint8_t>(v >> (8 * k));

@@ -13,6 +13,10 @@ namespace wcow::vhdx {
 class File {
  public:
   enum class Mode { kRead, kReadWrite, kCreateNew };
+  // Opens regular files only: the open cannot block (a FIFO would hold a
+  // libuv worker until a writer came), and anything but a file is refused
+  // (a directory with EISDIR, as Node reports it; a FIFO, socket or device as
+  // ErrorCode::kCorrupt: not a VHDX file).
   File(const std::string& path, Mode mode);
   ~File();
   File(const File&) = delete;
@@ -22,6 +26,10 @@ class File {
   size_t ReadAt(uint64_t offset, void* buffer, size_t length) const;
   void WriteAt(uint64_t offset, const void* buffer, size_t length);
   uint64_t Size() const;
+  // The first byte at or after `offset` that may hold data, and in `*end`
+  // where that data stops: holes of a sparse file read zero and can be
+  // skipped. Without hole support: `offset` itself, `*end` the file's size.
+  uint64_t NextData(uint64_t offset, uint64_t* end) const;
   void SetSize(uint64_t size);
   void Flush();
   // Lets unwritten ranges stay unallocated. POSIX files are sparse already;

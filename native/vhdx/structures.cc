@@ -10,14 +10,22 @@ namespace wcow::vhdx {
 
 namespace {
 
-// CRC-32C of a structure whose checksum field (at byte 4) counts as zero.
-uint32_t StructureChecksum(const uint8_t* p, size_t length) {
-  std::vector<uint8_t> copy(p, p + length);
-  Put32(copy.data() + 4, 0);
-  return Crc32c(copy.data(), copy.size());
+// CRC-32C of a structure of `length` bytes whose checksum field (at byte 4)
+// counts as zero. Only the first `used` bytes are given; the rest are zero.
+// The structures are mostly zero, so the zero tail is skipped arithmetically.
+uint32_t StructureChecksum(const uint8_t* p, size_t used, size_t length) {
+  const uint8_t no_checksum[4] = {};
+  while (used >= 16 && Get64(p + used - 8) == 0) used -= 8;
+  while (used > 8 && p[used - 1] == 0) --used;
+  uint32_t crc = Crc32c(p, 4);
+  crc = Crc32c(no_checksum, 4, crc);
+  crc = Crc32c(p + 8, used - 8, crc);
+  return Crc32cZeros(crc, length - used);
 }
 
-void Seal(std::vector<uint8_t>* structure) { Put32(structure->data() + 4, StructureChecksum(structure->data(), structure->size())); }
+void Seal(std::vector<uint8_t>* structure, size_t length) {
+  Put32(structure->data() + 4, StructureChecksum(structure->data(), structure->size(), length));
+}
 
 }  // namespace
 
@@ -26,7 +34,7 @@ HeaderInfo DecodeHeader(const uint8_t* p, int slot) {
   h.slot = slot;
   h.offset = kHeaderOffsets[slot - 1];
   h.signature_valid = std::memcmp(p, "head", 4) == 0;
-  h.checksum_valid = Get32(p + 4) == StructureChecksum(p, kHeaderSize);
+  h.checksum_valid = Get32(p + 4) == StructureChecksum(p, kHeaderSize, kHeaderSize);
   h.sequence_number = Get64(p + 8);
   h.file_write_guid = GetGuid(p + 16);
   h.data_write_guid = GetGuid(p + 32);
@@ -56,7 +64,7 @@ std::vector<uint8_t> EncodeHeader(const HeaderInfo& h) {
   Put16(&b[66], h.version);
   Put32(&b[68], h.log_length);
   Put64(&b[72], h.log_offset);
-  Seal(&b);
+  Seal(&b, kHeaderSize);
   return b;
 }
 
@@ -68,7 +76,7 @@ RegionTableInfo DecodeRegionTable(const uint8_t* p, int slot) {
     t.problem = "no 'regi' signature";
     return t;
   }
-  if (Get32(p + 4) != StructureChecksum(p, kRegionTableSize)) {
+  if (Get32(p + 4) != StructureChecksum(p, kRegionTableSize, kRegionTableSize)) {
     t.problem = "CRC mismatch";
     return t;
   }
@@ -92,7 +100,7 @@ RegionTableInfo DecodeRegionTable(const uint8_t* p, int slot) {
 }
 
 std::vector<uint8_t> EncodeRegionTable(const std::vector<RegionEntry>& entries) {
-  std::vector<uint8_t> b(kRegionTableSize, 0);
+  std::vector<uint8_t> b(16 + 32 * entries.size(), 0);
   std::memcpy(b.data(), "regi", 4);
   Put32(&b[8], static_cast<uint32_t>(entries.size()));
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -102,11 +110,9 @@ std::vector<uint8_t> EncodeRegionTable(const std::vector<RegionEntry>& entries) 
     Put32(e + 24, entries[i].length);
     Put32(e + 28, entries[i].required ? 1 : 0);
   }
-  Seal(&b);
+  Seal(&b, kRegionTableSize);
   return b;
 }
-
-size_t RegionTableUsedBytes(size_t entry_count) { return 16 + 32 * entry_count; }
 
 std::string DecodeMetadataTable(const uint8_t* p, size_t region_length, std::vector<MetadataItem>* items) {
   if (std::memcmp(p, "metadata", 8) != 0) return "metadata table has no 'metadata' signature";
@@ -122,6 +128,15 @@ std::string DecodeMetadataTable(const uint8_t* p, size_t region_length, std::vec
     if (!placed) {
       return "metadata item {" + m.item_id.ToString() + "} at " + std::to_string(m.offset) + " (+" +
              std::to_string(m.length) + ") lies outside the metadata region";
+    }
+    // MS-VHDX 2.6.1.2: at most 1 MiB each, and no two items overlap.
+    if (m.length > kMiB) {
+      return "metadata item {" + m.item_id.ToString() + "} is " + std::to_string(m.length) + " bytes, more than 1 MiB";
+    }
+    for (const MetadataItem& o : *items) {
+      if (m.length != 0 && o.length != 0 && m.offset < o.offset + o.length && o.offset < m.offset + m.length) {
+        return "metadata items {" + o.item_id.ToString() + "} and {" + m.item_id.ToString() + "} overlap";
+      }
     }
     items->push_back(m);
   }

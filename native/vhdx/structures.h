@@ -16,14 +16,13 @@ HeaderInfo DecodeHeader(const uint8_t* block, int slot);
 std::vector<uint8_t> EncodeHeader(const HeaderInfo& header);
 
 RegionTableInfo DecodeRegionTable(const uint8_t* table, int slot);
-// A 64 KiB region table with its checksum. Only the first RegionTableUsedBytes()
-// bytes are non-zero, so a new file needs only those written.
+// The used prefix of a 64 KiB region table, its checksum computed over the
+// whole table with the rest zero (a new file needs only the prefix written).
 std::vector<uint8_t> EncodeRegionTable(const std::vector<RegionEntry>& entries);
-size_t RegionTableUsedBytes(size_t entry_count);
 
-// Parses the metadata table at the start of a metadata region of
+// Parses the 64 KiB metadata table at the start of a metadata region of
 // `region_length` bytes; returns "" or what is wrong.
-std::string DecodeMetadataTable(const uint8_t* region, size_t region_length, std::vector<MetadataItem>* items);
+std::string DecodeMetadataTable(const uint8_t* table, size_t region_length, std::vector<MetadataItem>* items);
 
 constexpr uint32_t kMetadataIsUser = 1;
 constexpr uint32_t kMetadataIsVirtualDisk = 2;

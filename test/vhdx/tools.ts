@@ -49,9 +49,9 @@ export function qemuIo(file: string, ...commands: string[]): RunResult {
   return run('qemu-io', ['-f', 'vhdx', ...commands.flatMap((c) => ['-c', c]), file]);
 }
 
-/** A fresh directory, removed by the returned cleanup function. */
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-vhdx-'));
+/** A fresh directory (in `parent`, default the OS temporary directory), removed by the returned cleanup function. */
+export function tempDir(parent = os.tmpdir()): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(parent, 'wcow-vhdx-'));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -83,3 +83,31 @@ export function readFileRange(file: string, offset: number, length: number): Buf
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
+
+// CRC-32C, to forge files whose checksummed structures still check out (a
+// dozen lines; no npm package is worth a dependency for a test helper).
+const CRC_TABLE = Array.from({ length: 256 }, (_, i) => {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  return c >>> 0;
+});
+
+export function crc32c(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const b of bytes) crc = CRC_TABLE[(crc ^ b) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Recomputes the checksum (at byte 4) of the header or region table at `offset` in `image`. */
+export function reseal(image: Buffer, offset: number, size: number): void {
+  const s = image.subarray(offset, offset + size);
+  s.writeUInt32LE(0, 4);
+  s.writeUInt32LE(crc32c(s), 4);
+}
+
+/** Bytes this process has read through system calls so far (Linux /proc/self/io `rchar`). */
+export function bytesReadByProcess(): number {
+  const m = /^rchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
+  if (!m) throw new Error('/proc/self/io has no rchar line');
+  return Number(m[1]);
+}
