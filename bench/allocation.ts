@@ -139,12 +139,7 @@ export async function benchAllocation(): Promise<BenchRow[]> {
     const hvSpec = spec('scratch-h', MIXED_MOUNTS, true);
     const hyperv = await medianCycle(zero, await b.uvm(zero), hvSpec, 200);
     rows.push({ name: 'allocate+release, hyperv, 3 layers + 10 mounts', value: hyperv.total, unit: 'ms', note: 'median of 200, zero latency, host model included' });
-    rows.push({
-      name: '  of which engine (host model excluded)',
-      value: hyperv.engine,
-      unit: 'ms',
-      note: `median of 200; target < 1 ms${hyperv.engine < 1 ? '' : ' (MISSED)'}`,
-    });
+    rows.push({ name: '  of which engine (host model excluded)', value: hyperv.engine, unit: 'ms', note: 'median of 200', target: { op: '<=', value: 1 } });
 
     // One UVM's history (share-name and mount counters, call log) must not make later containers dearer.
     const longUvm = await b.uvm(zero);
@@ -154,8 +149,27 @@ export async function benchAllocation(): Promise<BenchRow[]> {
     const at1000 = median(cycles.slice(990, 1000));
     rows.push({ name: 'hyperv cycle near the 10th in one UVM', value: at10, unit: 'ms', note: 'median of cycles 6-15' });
     rows.push({ name: 'hyperv cycle near the 1000th in one UVM', value: at1000, unit: 'ms', note: 'median of cycles 991-1000' });
-    const growth = at1000 / at10;
-    rows.push({ name: '1000th / 10th', value: growth, unit: 'x', note: `target <= 1.5${growth <= 1.5 ? '' : ' (MISSED)'}` });
+    rows.push({ name: '1000th / 10th', value: at1000 / at10, unit: 'x', note: 'same run', target: { op: '<=', value: 1.5 } });
+
+    // What a runtime does: every container gets a new scratch folder (MkdirAll + a new
+    // sandbox.vhdx), and the folders stay side by side in C:\layers. The model's look-ups
+    // must not read that growing directory: the 1000th container costs what the 10th does.
+    const side = new Bench();
+    try {
+      const host = await side.host();
+      const uvm = await side.uvm(host);
+      const fresh: number[] = [];
+      for (let i = 0; i < 1000; i++) fresh.push((await cycle(host, uvm, `fresh${i}`, spec(`fresh${i}`, MIXED_MOUNTS, true))).total);
+      const freshMs = median(fresh.slice(20));
+      const f10 = median(fresh.slice(5, 15));
+      const f1000 = median(fresh.slice(990, 1000));
+      rows.push({ name: 'hyperv cycle, fresh scratch per container', value: freshMs, unit: 'ms', note: 'median of cycles 21-1000, zero latency', target: { op: '<=', value: 2 } });
+      rows.push({ name: '  fresh scratch: cycle near the 10th', value: f10, unit: 'ms', note: 'median of cycles 6-15' });
+      rows.push({ name: '  fresh scratch: cycle near the 1000th', value: f1000, unit: 'ms', note: 'median of cycles 991-1000, 1000 scratch folders side by side' });
+      rows.push({ name: '  fresh scratch: 1000th / 10th', value: f1000 / f10, unit: 'x', note: 'same run', target: { op: '<=', value: 1.2 } });
+    } finally {
+      side.dispose();
+    }
 
     // Latency model: what concurrency buys when every call waits like the real services.
     const slow = await b.host({ hostCallMs: 5, guestRequestMs: 50 });
