@@ -8,9 +8,10 @@
 // entry is used only while the directory is provably unchanged since it was read:
 // its stamp (inode, mtime, ctime, size, link count), taken before the read, must
 // equal a stat taken by the look-up. A changed stamp means the directory is read
-// again. The model's own mkdir patches the entry instead (stamp before and after
-// the mkdir, nothing else in between), which is what keeps C:\layers from being
-// re-read once per container.
+// again. The model only ever creates (MkdirAll, CreateSandboxLayer; it renames and
+// deletes nothing): its mkdir patches the entry (stamp before and after the mkdir,
+// nothing else in between), which is what keeps C:\layers from being re-read once
+// per container; its asynchronous VHDX writes show as a new stamp like any other.
 //
 // An equal stamp proves "unchanged" only when a change made after our stat gets a
 // timestamp of its own. Linux ≥ 6.13 guarantees that (multigrain timestamps: a
@@ -68,16 +69,16 @@ function probe(): { dev: bigint; fine: boolean } {
   let dir: string | undefined;
   try {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-mtime-'));
-    const dev = fs.statSync(dir, { bigint: true }).dev;
-    // Two mkdirs microseconds apart: a tick-stamping file system gives both the same
-    // mtime almost always, so four pairs that differ mean fine-grained stamps.
-    for (let i = 0; i < 4; i++) {
-      fs.mkdirSync(path.join(dir, `a${i}`));
-      const before = fs.statSync(dir, { bigint: true }).mtimeNs;
-      fs.mkdirSync(path.join(dir, `b${i}`));
-      if (fs.statSync(dir, { bigint: true }).mtimeNs === before) return { dev, fine: false };
+    let seen = fs.statSync(dir, { bigint: true });
+    // mkdirs microseconds after a stat: a tick-stamping file system gives the directory
+    // the mtime that stat saw almost always, so three that differ mean fine-grained stamps.
+    for (let i = 0; i < 3; i++) {
+      fs.mkdirSync(path.join(dir, String(i)));
+      const now = fs.statSync(dir, { bigint: true });
+      if (now.mtimeNs === seen.mtimeNs) return { dev: seen.dev, fine: false };
+      seen = now;
     }
-    return { dev, fine: true };
+    return { dev: seen.dev, fine: true };
   } catch {
     return { dev: -1n, fine: false };
   } finally {

@@ -20,8 +20,8 @@ import { DirectoryIndex, stampOf } from './dirindex';
 import { derivedGuid } from './guid';
 
 export type WinPath =
-  | { kind: 'file'; drive: string; parts: string[] }
-  | { kind: 'physicalDrive'; number: number };
+  | { readonly kind: 'file'; readonly drive: string; readonly parts: readonly string[] }
+  | { readonly kind: 'physicalDrive'; readonly number: number };
 
 /** The GUID of a drive's volume (`\\?\Volume{<this>}\`), stable per drive letter. */
 export function driveVolumeGuid(drive: string): string {
@@ -30,6 +30,7 @@ export function driveVolumeGuid(drive: string): string {
 
 const PHYSICAL_DRIVE = /^\\\\\.\\PHYSICALDRIVE(\d+)$/i;
 const VOLUME = /^\\\\\?\\Volume\{([0-9a-fA-F-]{36})\}$/;
+const PARSED_MAX = 4096;
 
 export interface RealStat {
   isDirectory: boolean;
@@ -40,6 +41,12 @@ export interface RealStat {
 export class WindowsFs {
   private readonly volumes = new Map<string, string>();
   private readonly index = new DirectoryIndex();
+  /**
+   * Every call parses the same few dozen paths again (layer folders, mount sources);
+   * the regular expressions and clean() were a visible share of a cycle. Bounded: a
+   * runtime's fresh scratch folders are new paths each time.
+   */
+  private readonly parsed = new Map<string, WinPath | undefined>();
 
   constructor(readonly root: string) {
     for (const d of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') this.volumes.set(driveVolumeGuid(d), d);
@@ -47,6 +54,14 @@ export class WindowsFs {
 
   /** Parse an absolute Windows path; undefined when it names nothing this host models. */
   parse(p: string): WinPath | undefined {
+    if (this.parsed.has(p)) return this.parsed.get(p);
+    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
+    const w = this.parseUncached(p);
+    this.parsed.set(p, w);
+    return w;
+  }
+
+  private parseUncached(p: string): WinPath | undefined {
     const drive = PHYSICAL_DRIVE.exec(p);
     if (drive) return { kind: 'physicalDrive', number: Number(drive[1]) };
     let rest = p;
@@ -58,8 +73,8 @@ export class WindowsFs {
     else if (/^[A-Za-z]:$/.test(vol)) letter = vol[0]!.toUpperCase();
     const tail = rest.slice(vol.length);
     if (letter === undefined || !/^[\\/]/.test(tail)) return undefined;
-    const parts = clean(tail).split('\\').filter((s) => s !== '');
-    return { kind: 'file', drive: letter, parts };
+    const parts = Object.freeze(clean(tail).split('\\').filter((s) => s !== ''));
+    return Object.freeze({ kind: 'file', drive: letter, parts });
   }
 
   /**
@@ -74,7 +89,7 @@ export class WindowsFs {
    * case-folded one — and matches only the components below it through the
    * directory index (dirindex.ts), never by reading a whole directory per look-up.
    */
-  locate(w: { drive: string; parts: string[] }): { real: string; spelled: string[]; found: number; stat?: fs.Stats } {
+  locate(w: { drive: string; parts: readonly string[] }): { real: string; spelled: string[]; found: number; stat?: fs.Stats } {
     const exact = path.join(this.root, w.drive, ...w.parts);
     const st = statOrUndefined(exact);
     if (st !== undefined) return { real: exact, spelled: [...w.parts], found: w.parts.length, stat: st };
@@ -104,7 +119,7 @@ export class WindowsFs {
   }
 
   /** A located path: `spelled` is what exists, the rest keeps the caller's spelling. */
-  private missingFrom(real: string, spelled: string[], parts: string[]): { real: string; spelled: string[]; found: number } {
+  private missingFrom(real: string, spelled: string[], parts: readonly string[]): { real: string; spelled: string[]; found: number } {
     const rest = parts.slice(spelled.length);
     return { real: rest.length === 0 ? real : path.join(real, ...rest), spelled: [...spelled, ...rest], found: spelled.length };
   }
