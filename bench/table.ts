@@ -25,7 +25,7 @@ function format(value: number): string {
   return value >= 100 ? value.toFixed(1) : value.toFixed(3);
 }
 
-export function targetMet(value: number, t: Target): boolean {
+function targetMet(value: number, t: Target): boolean {
   return t.op === '<=' ? value <= t.value : value >= t.value;
 }
 
