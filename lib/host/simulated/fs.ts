@@ -16,11 +16,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clean, volumeName } from '../winpath';
+import { DirectoryIndex, stampOf } from './dirindex';
 import { derivedGuid } from './guid';
 
 export type WinPath =
-  | { kind: 'file'; drive: string; parts: string[] }
-  | { kind: 'physicalDrive'; number: number };
+  | { readonly kind: 'file'; readonly drive: string; readonly parts: readonly string[] }
+  | { readonly kind: 'physicalDrive'; readonly number: number };
 
 /** The GUID of a drive's volume (`\\?\Volume{<this>}\`), stable per drive letter. */
 export function driveVolumeGuid(drive: string): string {
@@ -29,6 +30,7 @@ export function driveVolumeGuid(drive: string): string {
 
 const PHYSICAL_DRIVE = /^\\\\\.\\PHYSICALDRIVE(\d+)$/i;
 const VOLUME = /^\\\\\?\\Volume\{([0-9a-fA-F-]{36})\}$/;
+const PARSED_MAX = 4096;
 
 export interface RealStat {
   isDirectory: boolean;
@@ -38,6 +40,13 @@ export interface RealStat {
 
 export class WindowsFs {
   private readonly volumes = new Map<string, string>();
+  private readonly index = new DirectoryIndex();
+  /**
+   * Every call parses the same few dozen paths again (layer folders, mount sources);
+   * the regular expressions and clean() were a visible share of a cycle. Bounded: a
+   * runtime's fresh scratch folders are new paths each time.
+   */
+  private readonly parsed = new Map<string, WinPath | undefined>();
 
   constructor(readonly root: string) {
     for (const d of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') this.volumes.set(driveVolumeGuid(d), d);
@@ -45,6 +54,14 @@ export class WindowsFs {
 
   /** Parse an absolute Windows path; undefined when it names nothing this host models. */
   parse(p: string): WinPath | undefined {
+    if (this.parsed.has(p)) return this.parsed.get(p);
+    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
+    const w = this.parseUncached(p);
+    this.parsed.set(p, w);
+    return w;
+  }
+
+  private parseUncached(p: string): WinPath | undefined {
     const drive = PHYSICAL_DRIVE.exec(p);
     if (drive) return { kind: 'physicalDrive', number: Number(drive[1]) };
     let rest = p;
@@ -56,8 +73,8 @@ export class WindowsFs {
     else if (/^[A-Za-z]:$/.test(vol)) letter = vol[0]!.toUpperCase();
     const tail = rest.slice(vol.length);
     if (letter === undefined || !/^[\\/]/.test(tail)) return undefined;
-    const parts = clean(tail).split('\\').filter((s) => s !== '');
-    return { kind: 'file', drive: letter, parts };
+    const parts = Object.freeze(clean(tail).split('\\').filter((s) => s !== ''));
+    return Object.freeze({ kind: 'file', drive: letter, parts });
   }
 
   /**
@@ -67,31 +84,64 @@ export class WindowsFs {
    * Synchronous on purpose: these are metadata look-ups of a few microseconds, and
    * going through the libuv pool per component made the model, not the engine,
    * dominate every allocation's cost. The exact spelling is tried first (one stat);
-   * only a miss walks the components case-insensitively.
+   * a miss stats the shorter prefixes until one exists as spelled — every component
+   * of that prefix is its own on-disk spelling, an exact name winning over a
+   * case-folded one — and matches only the components below it through the
+   * directory index (dirindex.ts), never by reading a whole directory per look-up.
    */
-  locate(w: { drive: string; parts: string[] }): { real: string; spelled: string[]; found: number; stat?: fs.Stats } {
+  locate(w: { drive: string; parts: readonly string[] }): { real: string; spelled: string[]; found: number; stat?: fs.Stats } {
     const exact = path.join(this.root, w.drive, ...w.parts);
     const st = statOrUndefined(exact);
     if (st !== undefined) return { real: exact, spelled: [...w.parts], found: w.parts.length, stat: st };
-    let real = path.join(this.root, w.drive);
-    const spelled: string[] = [];
-    let found = 0;
-    let missing = false;
-    for (const part of w.parts) {
-      let name = part;
-      if (!missing) {
-        const entries = readdirOrUndefined(real);
-        const hit = entries?.includes(part) ? part : entries?.find((e) => e.toLowerCase() === part.toLowerCase());
-        if (hit === undefined) missing = true;
-        else {
-          name = hit;
-          found++;
-        }
-      }
-      spelled.push(name);
-      real = path.join(real, name);
+    let found = w.parts.length - 1;
+    let real = path.join(this.root, w.drive, ...w.parts.slice(0, found));
+    let stamp = stampOf(real);
+    while (stamp === undefined && found > 0) {
+      found--;
+      real = path.dirname(real);
+      stamp = stampOf(real);
     }
-    return { real, spelled, found };
+    const spelled = w.parts.slice(0, found);
+    if (stamp === undefined) return this.missingFrom(real, spelled, w.parts);
+    for (; found < w.parts.length; found++) {
+      const hit = this.index.find(real, stamp, w.parts[found]!);
+      if (hit === undefined) break;
+      spelled.push(hit);
+      real = path.join(real, hit);
+      // The last component was the exact miss; only a folded hit above it needs its own stamp.
+      if (found + 1 < w.parts.length) {
+        const next = stampOf(real);
+        if (next === undefined) return this.missingFrom(real, spelled, w.parts);
+        stamp = next;
+      }
+    }
+    return this.missingFrom(real, spelled, w.parts);
+  }
+
+  /** A located path: `spelled` is what exists, the rest keeps the caller's spelling. */
+  private missingFrom(real: string, spelled: string[], parts: readonly string[]): { real: string; spelled: string[]; found: number } {
+    const rest = parts.slice(spelled.length);
+    return { real: rest.length === 0 ? real : path.join(real, ...rest), spelled: [...spelled, ...rest], found: spelled.length };
+  }
+
+  /** os.MkdirAll's check: the existing part of a located path ends in a directory, not a file. */
+  directories(w: { drive: string }, located: { spelled: string[]; found: number; stat?: fs.Stats }): boolean {
+    if (located.found === 0) return true;
+    const st = located.stat ?? statOrUndefined(path.join(this.root, w.drive, ...located.spelled.slice(0, located.found)));
+    return st?.isDirectory() === true;
+  }
+
+  /**
+   * os.MkdirAll's creation step for a located path: the missing folders from `found`
+   * on, one synchronous mkdir each, recorded in the index.
+   */
+  mkdirs(w: { drive: string }, located: { spelled: string[]; found: number }): void {
+    let dir = path.join(this.root, w.drive, ...located.spelled.slice(0, located.found));
+    if (located.found === 0) fs.mkdirSync(dir, { recursive: true });
+    for (const name of located.spelled.slice(located.found)) {
+      this.index.mkdir(dir, name);
+      dir = path.join(dir, name);
+    }
   }
 
   /** The real file behind a Windows path, or undefined when it does not exist. */
@@ -113,18 +163,11 @@ export class WindowsFs {
   }
 }
 
-function readdirOrUndefined(dir: string): string[] | undefined {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-}
-
 /** ENOENT, and ENOTDIR for a file in the way, both mean "not there". */
 function statOrUndefined(p: string): fs.Stats | undefined {
   try {
-    return fs.statSync(p);
+    // No exception for the common miss: building one cost more than the stat.
+    return fs.statSync(p, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -29,9 +29,24 @@ export function uuidV5(namespace: string, name: string): string {
   return format(b);
 }
 
+/**
+ * Every cycle asks again for the GUIDs of the same names (layer volumes, NameToGuid
+ * of each layer): hashing them each time was a visible share of the model's cost.
+ * Bounded, since a runtime's fresh scratch folders are new names each time.
+ */
+const derived = new Map<string, string>();
+const DERIVED_MAX = 4096;
+
 /** A GUID derived from `purpose` parts, stable across processes. */
 export function derivedGuid(...purpose: string[]): string {
-  return uuidV5(MODEL_NAMESPACE, purpose.join('\u0000'));
+  const name = purpose.join('\u0000');
+  let guid = derived.get(name);
+  if (guid === undefined) {
+    if (derived.size >= DERIVED_MAX) derived.clear();
+    guid = uuidV5(MODEL_NAMESPACE, name);
+    derived.set(name, guid);
+  }
+  return guid;
 }
 
 // vmcompute NameToGuid pairs recorded in hcsshim's sample documents

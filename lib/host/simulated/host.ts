@@ -4,7 +4,6 @@
 // README.md in this folder for the rules and the decisions where the reference is
 // silent.
 
-import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
@@ -181,14 +180,11 @@ export class SimulatedHost implements Host {
     await this.core.invoke('MkdirAll', path, {}, async () => {
       const w = this.core.fs.parse(path);
       if (w?.kind !== 'file') throw new Rejection(E_INVALIDARG, 'The parameter is incorrect.');
-      const { real, spelled, found } = await this.core.fs.locate(w);
-      let blocker = nodePath.join(this.root, w.drive);
-      for (const part of spelled.slice(0, found)) {
-        blocker = nodePath.join(blocker, part);
-        if (!(await fsp.stat(blocker)).isDirectory()) throw new Rejection(ERROR_PATH_NOT_FOUND_HR, 'not a directory');
-      }
-      return async () => {
-        await fsp.mkdir(real, { recursive: true });
+      const located = this.core.fs.locate(w);
+      const { spelled, found } = located;
+      if (!this.core.fs.directories(w, located)) throw new Rejection(ERROR_PATH_NOT_FOUND_HR, 'not a directory');
+      return () => {
+        this.core.fs.mkdirs(w, located);
         for (let i = found; i < spelled.length; i++) {
           addUnique(this.core.state.filesCreated, `${w.drive}:\\${spelled.slice(0, i + 1).join('\\')}`);
         }
@@ -217,13 +213,17 @@ export class SimulatedHost implements Host {
     await this.core.invoke('CreateSandboxLayer', path, { args: { parents: [...parents] } }, async () => {
       const plan = await planSandbox(this.core.fs, path, parents);
       return async () => {
+        // Not flushed: the model does not simulate power loss (its state file is not
+        // fsync'ed either), and a killed process loses nothing the kernel has; the two
+        // fsyncs were most of a fresh container's cycle.
         if (plan.parent === undefined) {
-          await createVhdx(plan.target.real, { sizeBytes: DEFAULT_SANDBOX_SIZE });
+          await createVhdx(plan.target.real, { sizeBytes: DEFAULT_SANDBOX_SIZE, flush: false });
         } else {
           await createDifferencingVhdx(plan.target.real, {
             parentPath: plan.parent.real,
             relativePath: nodePath.win32.relative(plan.folder.win, plan.parent.win),
             absoluteWin32Path: plan.parent.win,
+            flush: false,
           });
         }
         addUnique(this.core.state.filesCreated, plan.target.win);

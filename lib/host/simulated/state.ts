@@ -120,12 +120,30 @@ export function sameText(a: string, b: string): boolean {
   return fold(a) === fold(b);
 }
 
-/** Insert into a sorted, case-insensitively unique list. */
+/** The folded members of each list addUnique keeps, so that an add does not fold the whole list. */
+const foldedMembers = new WeakMap<string[], Set<string>>();
+
+/**
+ * Insert into a sorted, case-insensitively unique list. Lists like `filesCreated`
+ * grow by two entries per container; a scan and a sort per add made the 1000th
+ * container dearer than the 10th.
+ */
 export function addUnique(list: string[], value: string): void {
-  if (!list.some((x) => sameText(x, value))) {
-    list.push(value);
-    list.sort();
+  let folded = foldedMembers.get(list);
+  if (folded === undefined || folded.size !== list.length) {
+    folded = new Set(list.map(fold));
+    foldedMembers.set(list, folded);
   }
+  if (folded.has(fold(value))) return;
+  folded.add(fold(value));
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, value);
 }
 
 const STATE_KEYS: Record<keyof HostState, 'object' | 'array'> = {

@@ -119,7 +119,7 @@ export async function planSandbox(fs: WindowsFs, path: string, parents: readonly
   await checkDescriptors(fs, parents);
   const win = join(folder.win, SANDBOX_VHDX);
   if ((await fs.existing(win)) !== undefined) throw new Rejection(ERROR_FILE_EXISTS_HR, `'${win}' already exists`);
-  const located = await fs.locate(fs.parse(win) as { drive: string; parts: string[] });
+  const located = await fs.locate(fs.parse(win) as { drive: string; parts: readonly string[] });
   const plan: SandboxPlan = { folder, target: { win, real: located.real } };
   const baseLayer = parents[parents.length - 1];
   if (baseLayer !== undefined) {
