@@ -42,6 +42,7 @@ const HINTS: Record<WcowErrorCode, string> = {
   ERR_NOT_FOUND: 'the named container, utility VM, share or path does not exist; `wcow-resources status` lists what does',
   ERR_ALREADY_EXISTS: 'the name is taken; pick another id or release the existing one first',
   ERR_PLATFORM_UNSUPPORTED: 'the native Host Compute Service exists only on Windows; elsewhere the simulated host is used',
+  ERR_NATIVE_MISSING: 'run `npm rebuild wcow-resources` in the project that installed it (installs with --ignore-scripts skip the build)',
   ERR_RELEASE: 'release ran to the end but some steps failed; each failure is listed, the rest was released',
   ERR_ABORTED: 'the operation was cancelled before it finished; what it had acquired was released',
   ERR_VHDX_EXISTS: 'the target file already exists; choose another path or delete it first',

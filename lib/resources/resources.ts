@@ -67,7 +67,9 @@ export class Resources {
 
   /**
    * ReleaseResources (mounts §7, layers §8.2): closers in reverse add order — CCG instances
-   * always, everything else only with `all` — then the layers closer last.
+   * always, everything else only with `all` — then the layers closer last. `all` defaults to
+   * true, so `release()` gives everything back; `release({ all: false })` is hcsshim's partial
+   * mode (CCG and layers only, the mounts stay for their owner to remove).
    *
    * DESIGN difference 2: hcsshim stops after the loop when any closer failed and returns
    * `failed to release one or more container resources` without releasing the layers (they
@@ -78,7 +80,7 @@ export class Resources {
    * after a complete release does nothing.
    */
   release(options: { all?: boolean } = {}): Promise<void> {
-    return withJournal(this.#journal, () => this.#release(options.all ?? false));
+    return withJournal(this.#journal, () => this.#release(options.all ?? true));
   }
 
   async #release(all: boolean): Promise<void> {

@@ -130,7 +130,7 @@ describe('allocate: 50 containers in one UVM at once', () => {
   afterEach(() => b.done());
 
   it('sharing layers, a read-only directory, a file share and a disk: all allocate, all release, the UVM is back at its baseline', async () => {
-    const slow = new SimulatedHost({ root: b.root, latency: { hostCallMs: 1, guestRequestMs: 1 } });
+    const slow = new SimulatedHost({ root: b.root, stateDir: false, latency: { hostCallMs: 1, guestRequestMs: 1 } });
     const vm = await slow.createUtilityVm({ id: 'pod1@vm' });
     const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
     const all = await Promise.all(

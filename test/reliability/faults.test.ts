@@ -39,7 +39,7 @@ interface Machine {
 
 function machine(): Machine {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-rel-'));
-  const host = new SimulatedHost({ root });
+  const host = new SimulatedHost({ root, stateDir: false });
   prepareMachine(root, host);
   return { root, journal: path.join(root, 'journal'), host };
 }
