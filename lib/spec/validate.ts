@@ -33,6 +33,7 @@ import {
 import { assignedDevice } from '../hcs/documents';
 import { base, dir, volumeName } from '../host/winpath';
 import { classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
+import { checkSpecKeys, type SpecWarning } from './strict';
 import type { OciMount, OciSpec, OciWindowsDevice } from './types';
 
 const OP = 'spec.validate';
@@ -94,6 +95,8 @@ export interface ValidatedSpec {
   /** io.kubernetes.cri.container-type, when set. */
   containerType?: 'sandbox' | 'container';
   sandboxId?: string;
+  /** Accepted but probably unintended (mount options Windows does not read); `plan` shows them. */
+  warnings: SpecWarning[];
 }
 
 // ---------------------------------------------------------------------------
@@ -146,6 +149,7 @@ export function validateSpec(input: unknown, ctx: ValidateContext): ValidatedSpe
   const hypervisorIsolated = ctx.hypervisorIsolated;
   if (input !== undefined && input !== null && !isObject(input)) throw typeError('Spec', 'an object', input);
   const spec: Json = isObject(input) ? input : {};
+  const warnings = checkSpecKeys(spec);
   const rawWindows = own(spec, 'windows');
   if (rawWindows !== undefined && rawWindows !== null && !isObject(rawWindows)) throw typeError('Spec.Windows', 'an object', rawWindows);
   const windows = isObject(rawWindows) ? rawWindows : undefined;
@@ -178,6 +182,7 @@ export function validateSpec(input: unknown, ctx: ValidateContext): ValidatedSpe
     // strings.Split(v, ","), no trimming; empty or absent means none (layers §6.1).
     driverDirectories: hypervisorIsolated && drivers ? drivers.split(',') : [],
     isSandbox: ctx.isSandbox ?? containerType === CONTAINER_TYPE_SANDBOX,
+    warnings,
   };
   if (credentialSpec !== undefined) result.credentialSpec = credentialSpec;
   if (containerType !== undefined) result.containerType = containerType;
