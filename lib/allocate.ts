@@ -21,6 +21,7 @@ import { assignDevices, checkDriverDirectories, installGuestDrivers } from './de
 import { ensureScratch, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
+import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { journalHost, journalScope } from './resources/journal';
 import type { OciSpec, OciWindowsDevice } from './spec/types';
@@ -122,6 +123,9 @@ async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal 
 interface Context {
   id: string;
   host: Host;
+  /** The host as the caller passed it (host is it wrapped for tracing and the journal). */
+  callerHost: Host;
+  journalDir: string | undefined;
   state: UvmState | undefined;
   validated: ValidatedSpec;
   schemaVersion: SchemaVersionRequest;
@@ -136,11 +140,13 @@ function prepare(o: PlanOptions): Context {
     schemaVersion,
     ...(o.isSandbox !== undefined && { isSandbox: o.isSandbox }),
   });
-  return { id: o.id === '' ? randomUUID() : o.id, host: o.host, state, validated, schemaVersion, isSandbox: validated.isSandbox };
+  const id = o.id === '' ? randomUUID() : o.id;
+  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
 async function preflight(c: Context): Promise<MountsConfig | undefined> {
+  await hostPreflight({ host: c.callerHost, id: c.id, validated: c.validated, ...(c.journalDir !== undefined && { journalDir: c.journalDir }) });
   if (c.state !== undefined) {
     // addSpecGuestDrivers stats every directory before sharing any (layers §6.1).
     await checkDriverDirectories(c.state, c.validated.driverDirectories);
@@ -173,15 +179,19 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
     const signal = o.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
-    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: journalHost(traceHost(o.host)) }));
+    const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: journalHost(traceHost(o.host)) }), callerHost: o.host }));
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 
     const resources = new Resources(c.id);
+    const reservation = reserve(o.host, c.id, validated, resources);
     const journalDir = o.journal;
     if (journalDir !== undefined) {
       // From here on every acquisition is journaled before it is attempted.
-      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id));
+      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id)).catch((err: unknown) => {
+        reservation.drop();
+        throw err;
+      });
       bindJournal(resources.journal);
     }
     const spec = structuredClone(validated.spec);
@@ -240,6 +250,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
       }));
       const rootPath = spec.root.path;
+      reservation.settle();
       return {
         spec,
         containerRootInUvm: rootInUvm,
@@ -252,7 +263,10 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // The UVM keeps a pod sandbox's layers only once the sandbox exists: a failed sandbox
       // allocation takes them back, or they would stay in the UVM with nobody to remove them.
       if (sandboxLayers !== undefined) resources.setLayers(sandboxLayers);
-      throw await rollback(err, resources);
+      const failed = await rollback(err, resources);
+      // What a failed rollback left was handed to recover(): its journal, if any, tells.
+      reservation.drop();
+      throw failed;
     }
   }));
 }

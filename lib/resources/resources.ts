@@ -20,6 +20,7 @@ export class Resources {
   #closers: Closer[] = [];
   #layers: Closer | undefined;
   #journal: Journal | undefined;
+  #abandoned = false;
 
   constructor(id: string) {
     this.id = id;
@@ -57,7 +58,13 @@ export class Resources {
    * no Resources to retry with).
    */
   async abandon(): Promise<void> {
+    this.#abandoned = true;
     await this.#journal?.abandon();
+  }
+
+  /** Handed to recover() by abandon(): what is left is no longer this object's to release. */
+  get abandoned(): boolean {
+    return this.#abandoned;
   }
 
   /** The closers not yet released, in add order. */
