@@ -24,7 +24,7 @@ import { setupMounts } from './mounts/setup';
 import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { journalHost, journalScope } from './resources/journal';
-import type { OciSpec, OciWindowsDevice } from './spec/types';
+import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
@@ -63,7 +63,7 @@ export type PlanOptions = Omit<AllocateOptions, 'signal'>;
 
 export interface Allocation {
   /** A deep copy of the spec: Root.Path set; Windows.Devices rewritten for hypervisor isolation. */
-  spec: OciSpec;
+  spec: AllocatedSpec;
   /** `C:\c\<hex>` for hypervisor isolation. */
   containerRootInUvm: string | undefined;
   /** Disk mounts to append to the container document (hcsshim's windowsAdditionalMounts). */
@@ -194,7 +194,8 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       });
       bindJournal(resources.journal);
     }
-    const spec = structuredClone(validated.spec);
+    // Root.Path is set below, before anything can return the spec.
+    const spec = structuredClone(validated.spec) as AllocatedSpec;
     let sandboxLayers: Closer | undefined;
     try {
       const rootInUvm = state === undefined ? undefined : containerRootInUvm(state);
