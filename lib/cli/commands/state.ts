@@ -5,13 +5,15 @@
 // is the record of what its container holds, and recover() undoes it.
 
 import type { Command } from 'commander';
-import { JournalError, NotFoundError, ReleaseError } from '../../errors';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, JournalError, NotFoundError, ReleaseError } from '../../errors';
 import type { HostSnapshot } from '../../host/simulated';
 import { recover, type RecoverReport } from '../../resources/recover';
 import { action, type CommandOutput, type JsonOption } from '../action';
-import { fields, table } from '../format';
+import { commandLine, fields, table } from '../format';
 import { isLive, pendingJournals, type PendingJournal } from '../journals';
-import { openMachine, type Machine } from '../machine';
+import { machineFlags, openMachine, type Machine } from '../machine';
 import { ROOT_HELP, STATE_DIR_HELP, hostInfo, hostLine } from './spec';
 
 /** LUNs per SCSI controller of a WCOW UVM (one controller; LUN 0 is the UVM scratch). */
@@ -182,7 +184,79 @@ async function recoverAll(machine: Machine): Promise<CommandOutput> {
   return { json: { host: info, journals, undone, keptForLive }, text };
 }
 
+/** The entries of `dir` ([] when it does not exist). */
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * `reset`: the simulated machine as new — its drives and its state directory deleted. Only
+ * what a simulated machine holds is deleted (drive folders `A`…`Z`; the host state and the
+ * journals), so a mistyped --root never removes someone's directory; a journal whose owner
+ * still runs is that process's, and reset waits for it.
+ */
+async function reset(machine: Machine): Promise<CommandOutput> {
+  const sim = machine.simulated;
+  if (sim === undefined) {
+    throw new InvalidArgumentError('reset clears the simulated host only: on Windows release containers with `release` or `recover`', { op: 'cli.reset' });
+  }
+  const live = (await pendingJournals(machine.journalDir)).find(isLive);
+  if (live !== undefined) {
+    throw new JournalError(`container '${live.id}' belongs to process ${live.pid}, which is still running: it releases the container itself; reset once it has exited`, {
+      op: 'cli.reset',
+      resource: live.path,
+    });
+  }
+  const foreign = [
+    ...(await entries(sim.root)).filter((e) => !/^[A-Z]$/.test(e)).map((e) => path.join(sim.root, e)),
+    ...(await entries(machine.stateDir)).filter((e) => !/^(journal|host-state\.json(\.\d+\.tmp)?)$/.test(e)).map((e) => path.join(machine.stateDir, e)),
+  ];
+  if (foreign.length > 0) {
+    throw new InvalidArgumentError(`reset deletes simulated machines only, and ${foreign[0]} is not part of one: check --root and --state-dir`, {
+      op: 'cli.reset',
+      resource: foreign[0]!,
+    });
+  }
+  for (const dir of [sim.root, machine.stateDir]) await fsp.rm(dir, { recursive: true, force: true });
+  const info = hostInfo(machine);
+  const text = hostLine(info) + fields([['drives', `${sim.root} deleted`], ['state', `${machine.stateDir} deleted`]]);
+  return { json: { host: info, deleted: [sim.root, machine.stateDir] }, text };
+}
+
+/** `uvm rm <id>`: terminate a utility VM of the simulated host, once no allocated container is in it. */
+async function removeUvm(machine: Machine, id: string, o: StateOptions): Promise<CommandOutput> {
+  const sim = machine.simulated;
+  if (sim === undefined) {
+    throw new InvalidArgumentError('uvm rm terminates utility VMs of the simulated host only; the native host does not terminate compute systems', { op: 'cli.uvm.rm', resource: id });
+  }
+  if (sim.snapshot().uvms[id] === undefined) {
+    throw new NotFoundError(`there is no utility VM '${id}' on this machine (\`wcow-resources status\` lists them)`, { op: 'cli.uvm.rm', resource: id });
+  }
+  const user = (await pendingJournals(machine.journalDir)).find((j) => j.uvms.includes(id));
+  if (user !== undefined) {
+    throw new InvalidArgumentError(
+      `utility VM ${id} holds container '${user.id}'; release it first: ${commandLine(['wcow-resources', 'release', user.id, ...machineFlags(o)])}`,
+      { op: 'cli.uvm.rm', resource: id },
+    );
+  }
+  await sim.terminateUtilityVm(id);
+  const info = hostInfo(machine);
+  return { json: { host: info, removed: id }, text: hostLine(info) + fields([['utility VM', `${id} terminated`]]) };
+}
+
 export function stateCommands(program: Command): void {
+  stateCommand(program, 'reset', 'simulated host: delete the simulated machine — its drives and its state (UVMs, journals) — to start again').action(
+    action(async (_io, o: StateOptions) => reset(openMachine(o))),
+  );
+  const uvm = program.command('uvm').description('utility VMs of the simulated host');
+  stateCommand(uvm, 'rm <id>', 'terminate utility VM <id> (refused while an allocated container is in it)').action(
+    action(async (_io, o: StateOptions, id: string) => removeUvm(openMachine(o), id, o)),
+  );
   stateCommand(program, 'status', 'the host state (UVMs, LUNs used/free, shares, activated layers, CCG instances) and the pending crash journals').action(
     action(async (_io, o: StateOptions) => status(openMachine(o))),
   );

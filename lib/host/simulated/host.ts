@@ -191,6 +191,18 @@ export class SimulatedHost implements Host {
     return new SimulatedUtilityVm(this.core, id);
   }
 
+  /**
+   * HcsTerminateComputeSystem: the UVM and everything attached to it or running in it go
+   * (what `wcow-resources uvm rm` does). Its host-side grants stay, as VM access grants do
+   * on Windows until they are revoked.
+   */
+  async terminateUtilityVm(id: string): Promise<void> {
+    await this.core.invoke('HcsTerminateComputeSystem', id, {}, async () => () => {
+      if (this.core.state.uvms[id] === undefined) throw new Rejection(HCS_E_SYSTEM_NOT_FOUND, `compute system ${id} does not exist`);
+      delete this.core.state.uvms[id];
+    });
+  }
+
   // ---- file system ----
 
   async stat(path: string): Promise<HostStat | undefined> {
