@@ -25,6 +25,7 @@ import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { journalHost, journalScope } from './resources/journal';
 import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
+import type { SpecWarning } from './spec/strict';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
@@ -330,6 +331,8 @@ export interface Plan {
   isolation: 'process' | 'hypervisor';
   schemaVersion: SchemaVersionRequest;
   calls: PlannedCall[];
+  /** What the spec asks for that Windows will not do as written (mount options it does not read). */
+  warnings: SpecWarning[];
 }
 
 /**
@@ -400,5 +403,5 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
       add('drivers.install', 'Exec', uvmId, { resource: d });
     }
   }
-  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls };
+  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls, warnings: validated.warnings };
 }

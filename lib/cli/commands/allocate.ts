@@ -76,9 +76,13 @@ export function allocateCommand(program: Command): void {
         const before = machine.simulated?.calls.length ?? 0;
         let steps;
         let allocation;
+        let releaseAtMs: number | undefined;
         try {
           allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
-          if (o.release === true) await allocation.resources.release({ all: true });
+          if (o.release === true) {
+            releaseAtMs = recorder.now();
+            await allocation.resources.release();
+          }
         } finally {
           steps = recorder.stop();
         }
@@ -96,7 +100,7 @@ export function allocateCommand(program: Command): void {
           ...(released ? [] : [['journal', allocation.resources.journal?.path ?? ''] as const]),
         ]);
         text += `\ncontainer document (v2 Container fields):\n${JSON.stringify(document, null, 2)}\n`;
-        text += `\nsteps and host calls (${steps.length}; ${hostCalls.length} calls received by the host):\n${stepsTable(steps)}`;
+        text += `\nsteps and host calls (${steps.length}; ${hostCalls.length} calls received by the host):\n${stepsTable(steps, hostCalls, releaseAtMs)}`;
         return {
           json: {
             host: info,
