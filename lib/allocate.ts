@@ -105,13 +105,19 @@ function containerRootInUvm(state: UvmState): string {
   return clean(WCOW_ROOT_IN_UVM_FMT.replace('%s', state.containerCounter().toString(16)));
 }
 
+/** ERR_ABORTED with the signal's reason in the message (`controller.abort(reason)`), not only in `cause`. */
+function aborted(op: string, reason: unknown): AbortedError {
+  const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+  return new AbortedError(why === '' ? undefined : `the operation was aborted: ${why}`, { op, cause: reason });
+}
+
 /**
  * A step of the allocation: traced, abortable before it starts, and its errors carry
  * the step's op — the finer ops a step reports itself (`ccg.query` inside `ccg.add`'s
  * step) are kept.
  */
 async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  if (signal?.aborted) throw new AbortedError(undefined, { op: ops[0], cause: signal.reason });
+  if (signal?.aborted) throw aborted(ops[0], signal.reason);
   try {
     return await traceStep(ops[0], 'step', fn);
   } catch (err) {
@@ -178,7 +184,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
   const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
   return withTraceContext(trace, () => journalScope(o.journal !== undefined, async (bindJournal) => {
     const signal = o.signal;
-    if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
+    if (signal?.aborted) throw aborted('validate', signal.reason);
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
     const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: journalHost(traceHost(o.host)) }), callerHost: o.host }));
     const { host, state, validated } = c;

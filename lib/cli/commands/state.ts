@@ -96,13 +96,14 @@ function journalsText(journals: readonly PendingJournal[]): string {
   );
 }
 
-function undoneText(report: RecoverReport): string {
+/** `kept` words what keptForLive holds: recover leaves it to running processes, release to any other container. */
+function undoneText(report: RecoverReport, kept = 'left to containers of running processes'): string {
   let text = `undone: ${report.undone.length}\n`;
   if (report.undone.length > 0) {
     text += table([{ header: 'op' }, { header: 'resource' }, { header: 'outcome' }], report.undone.map((u) => [u.op, u.resource, u.outcome]));
   }
   if (report.keptForLive.length > 0) {
-    text += `\nleft to containers of running processes: ${report.keptForLive.length}\n`;
+    text += `\n${kept}: ${report.keptForLive.length}\n`;
     text += table([{ header: 'op' }, { header: 'resource' }], report.keptForLive.map((k) => [k.op, k.resource]));
   }
   return text;
@@ -134,7 +135,8 @@ async function status(machine: Machine): Promise<CommandOutput> {
 }
 
 async function release(machine: Machine, id: string): Promise<CommandOutput> {
-  const journals = (await pendingJournals(machine.journalDir)).filter((j) => j.id === id);
+  const pending = await pendingJournals(machine.journalDir);
+  const journals = pending.filter((j) => j.id === id);
   if (journals.length === 0) {
     throw new NotFoundError(`no allocated container '${id}' in ${machine.stateDir}: nothing to release`, { op: 'cli.release', resource: id });
   }
@@ -164,8 +166,17 @@ async function release(machine: Machine, id: string): Promise<CommandOutput> {
       ...journals.map((j) => ['journal', `${j.path} (owner pid ${j.pid}, exited), deleted`] as const),
     ]) +
     '\n' +
-    undoneText(report);
+    undoneText(report, keptBy(pending.filter((j) => j.id !== id && j.id !== '')));
   return { json: { host: info, id, journals: journals.map((j) => j.path), undone: report.undone, keptForLive: report.keptForLive }, text };
+}
+
+/**
+ * What `release <id>` leaves: resources shared with other allocated containers (a layer share
+ * two containers of one UVM use), live or exited — each goes with the last container holding it.
+ */
+function keptBy(others: readonly PendingJournal[]): string {
+  const who = others.map((j) => `'${j.id}' (${isLive(j) ? `process ${j.pid}, running` : 'exited'})`).join(', ');
+  return `kept, still used by ${others.length === 1 ? 'container' : 'containers'} ${who}; released with the last of them`;
 }
 
 async function recoverAll(machine: Machine): Promise<CommandOutput> {
