@@ -24,7 +24,12 @@ export interface RehearsedCall {
   args?: Record<string, unknown>;
   /** Why the document is not shown. */
   withheld?: string;
+  /** What in the document allocate will choose differently. */
+  note?: string;
 }
+
+/** A VPCI device's VMBus GUID is new for every assignment (vpci.go: guid.NewV4), so the plan's is an example. */
+const VPCI_PATH = /^VirtualMachine\/Devices\/VirtualPci\/([0-9a-f-]{36})/;
 
 type Json = Record<string, unknown>;
 
@@ -108,6 +113,7 @@ export async function rehearse(sim: SimulatedHost, o: { id: string; spec: OciSpe
     const uvm = o.uvmId === undefined ? undefined : await copy.openUtilityVm(o.uvmId);
     copy.clearCalls();
     await allocateWindowsResources({ id: o.id, spec: o.spec, host: copy, ...(uvm === undefined ? {} : { uvm }) });
+    const vmBusGuids: string[] = [];
     return copy.calls
       .filter((c) => c.mutating)
       .map((c) => {
@@ -118,6 +124,10 @@ export async function rehearse(sim: SimulatedHost, o: { id: string; spec: OciSpe
         if (carriesCredentialSpec(c.document)) row.withheld = 'it carries the credential spec';
         else if (c.document !== undefined) row.document = c.document;
         if (c.args !== undefined) row.args = c.args;
+        const vpci = resource === undefined ? null : VPCI_PATH.exec(resource);
+        if (vpci !== null) vmBusGuids.push(vpci[1]!);
+        const text = JSON.stringify(c.document ?? null);
+        if (vmBusGuids.some((g) => text.includes(g))) row.note = 'the VMBus GUID is chosen at random when the device is assigned';
         return row;
       });
   } finally {

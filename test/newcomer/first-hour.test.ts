@@ -149,3 +149,18 @@ describe('newcomer: a missing native build (issue 11 point 5)', () => {
     }
   });
 });
+
+describe('newcomer: the abort message (issue 11 point 8)', () => {
+  it("carries the signal's reason, not only in cause", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-newcomer-'));
+    try {
+      const host = new SimulatedHost({ root, stateDir: false });
+      const spec = prepare(host);
+      const err = await rejects(allocateWindowsResources({ id: 'c1', spec, host, signal: AbortSignal.abort(new Error('runtime shutting down')) }));
+      assert.equal(err.code, 'ERR_ABORTED');
+      assert.equal(err.message, 'the operation was aborted: runtime shutting down');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

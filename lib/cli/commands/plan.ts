@@ -77,7 +77,8 @@ export function planCommand(program: Command): void {
           text += rehearsed
             .map((c, i) => {
               const body = c.document ?? c.args;
-              return `#${i + 1} ${c.api} ${c.target ?? ''}${c.withheld === undefined ? '' : ` (document withheld: ${c.withheld})`}\n${body === undefined ? '' : JSON.stringify(body, null, 2) + '\n'}`;
+              const aside = c.withheld !== undefined ? ` (document withheld: ${c.withheld})` : c.note !== undefined ? ` (${c.note})` : '';
+              return `#${i + 1} ${c.api} ${c.target ?? ''}${aside}\n${body === undefined ? '' : JSON.stringify(body, null, 2) + '\n'}`;
             })
             .join('');
         }
