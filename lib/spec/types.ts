@@ -41,7 +41,7 @@ export interface OciSpec extends Omit<OciConfig, 'ociVersion' | 'root' | 'mounts
   ociVersion?: string;
   root?: OciRoot | null;
   mounts?: Mount[] | null;
-  annotations?: Record<string, string> | null;
+  annotations?: OciConfig['annotations'] | null;
   windows?: OciWindows | null;
 }
 
