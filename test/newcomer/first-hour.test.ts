@@ -35,6 +35,16 @@ function prepare(host: SimulatedHost): OciSpec {
   };
 }
 
+/** Run `fn` with a fresh temporary directory, removed afterwards. */
+async function inTemp(fn: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-newcomer-'));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('newcomer: one state layout for the library and the CLI (issue 11 point 3)', () => {
   let top: string;
   let root: string;
@@ -122,45 +132,34 @@ describe('newcomer: release() releases everything (issue 11 point 4)', () => {
 
 describe('newcomer: simulated drive paths (issue 11 point 7)', () => {
   it('host.hostPath maps C:\\… to <root>/C/…, existing components in their on-disk spelling, and refuses what is not a drive path', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-newcomer-'));
-    try {
+    return inTemp((root) => {
       const host = new SimulatedHost({ root, stateDir: false });
       assert.equal(host.hostPath('C:\\disks\\a.vhdx'), path.join(root, 'C', 'disks', 'a.vhdx'));
       fs.mkdirSync(path.join(root, 'C', 'Disks'), { recursive: true });
       assert.equal(host.hostPath('c:\\DISKS\\a.vhdx'), path.join(root, 'C', 'Disks', 'a.vhdx'));
       assert.throws(() => host.hostPath('disks\\a.vhdx'), { code: 'ERR_INVALID_ARGUMENT' });
       assert.throws(() => host.hostPath('\\\\.\\pipe\\p'), { code: 'ERR_INVALID_ARGUMENT' });
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('newcomer: a missing native build (issue 11 point 5)', () => {
-  it('fails at first use with ERR_NATIVE_MISSING naming the fix, not ERR_INTERNAL', async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-nobuild-'));
-    try {
+  it('fails at first use with ERR_NATIVE_MISSING naming the fix, not ERR_INTERNAL', () =>
+    inTemp(async (empty) => {
       const err = await rejects(Promise.resolve().then(() => loadNative(empty)));
       assert.equal(err.code, 'ERR_NATIVE_MISSING');
       assert.match(err.message, /npm rebuild wcow-resources/);
       assert.equal(err.resource, empty);
-    } finally {
-      fs.rmSync(empty, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('newcomer: the abort message (issue 11 point 8)', () => {
-  it("carries the signal's reason, not only in cause", async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-newcomer-'));
-    try {
+  it("carries the signal's reason, not only in cause", () =>
+    inTemp(async (root) => {
       const host = new SimulatedHost({ root, stateDir: false });
       const spec = prepare(host);
       const err = await rejects(allocateWindowsResources({ id: 'c1', spec, host, signal: AbortSignal.abort(new Error('runtime shutting down')) }));
       assert.equal(err.code, 'ERR_ABORTED');
       assert.equal(err.message, 'the operation was aborted: runtime shutting down');
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+    }));
 });
