@@ -130,7 +130,7 @@ async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal 
 interface Context {
   id: string;
   host: Host;
-  /** The host as the caller passed it (host is it wrapped for tracing and the journal). */
+  /** The host as the caller passed it (`host` is the same one wrapped for tracing and the journal). */
   callerHost: Host;
   journalDir: string | undefined;
   state: UvmState | undefined;
