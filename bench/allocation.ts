@@ -53,7 +53,7 @@ class Bench {
   private uvms = 0;
 
   async host(latency: LatencyOptions = {}): Promise<SimulatedHost> {
-    const host = new SimulatedHost({ root: this.root, latency });
+    const host = new SimulatedHost({ root: this.root, stateDir: false, latency });
     await setupMachine(host, spec('scratch', [], false) as Record<string, unknown>, MANIFEST);
     return host;
   }

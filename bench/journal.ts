@@ -70,7 +70,7 @@ async function alternate(run: (withJournal: boolean) => Promise<number>, warmup:
 export async function benchJournal(): Promise<BenchRow[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-bench-journal-'));
   try {
-    const host = new SimulatedHost({ root });
+    const host = new SimulatedHost({ root, stateDir: false });
     await setupMachine(host, SPEC as Record<string, unknown>, {
       directories: ['C:\\data\\rw', 'C:\\data\\ro'],
       files: { 'C:\\data\\cfg\\app.json': '{}' },

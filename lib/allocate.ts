@@ -21,9 +21,11 @@ import { assignDevices, checkDriverDirectories, installGuestDrivers } from './de
 import { ensureScratch, leftoversOf, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
+import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
-import type { OciSpec, OciWindowsDevice } from './spec/types';
+import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
+import type { SpecWarning } from './spec/strict';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
@@ -62,7 +64,7 @@ export type PlanOptions = Omit<AllocateOptions, 'signal'>;
 
 export interface Allocation {
   /** A deep copy of the spec: Root.Path set; Windows.Devices rewritten for hypervisor isolation. */
-  spec: OciSpec;
+  spec: AllocatedSpec;
   /** `C:\c\<hex>` for hypervisor isolation. */
   containerRootInUvm: string | undefined;
   /** Disk mounts to append to the container document (hcsshim's windowsAdditionalMounts). */
@@ -103,13 +105,19 @@ function containerRootInUvm(state: UvmState): string {
   return clean(WCOW_ROOT_IN_UVM_FMT.replace('%s', state.containerCounter().toString(16)));
 }
 
+/** ERR_ABORTED with the signal's reason in the message (`controller.abort(reason)`), not only in `cause`. */
+function aborted(op: string, reason: unknown): AbortedError {
+  const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+  return new AbortedError(why === '' ? undefined : `the operation was aborted: ${why}`, { op, cause: reason });
+}
+
 /**
  * A step of the allocation: traced, abortable before it starts, and its errors carry
  * the step's op — the finer ops a step reports itself (`ccg.query` inside `ccg.add`'s
  * step) are kept.
  */
 async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  if (signal?.aborted) throw new AbortedError(undefined, { op: ops[0], cause: signal.reason });
+  if (signal?.aborted) throw aborted(ops[0], signal.reason);
   try {
     return await traceStep(ops[0], 'step', fn);
   } catch (err) {
@@ -122,6 +130,9 @@ async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal 
 interface Context {
   id: string;
   host: Host;
+  /** The host as the caller passed it (`host` is the same one wrapped for tracing and the journal). */
+  callerHost: Host;
+  journalDir: string | undefined;
   state: UvmState | undefined;
   validated: ValidatedSpec;
   schemaVersion: SchemaVersionRequest;
@@ -136,11 +147,13 @@ function prepare(o: PlanOptions): Context {
     schemaVersion,
     ...(o.isSandbox !== undefined && { isSandbox: o.isSandbox }),
   });
-  return { id: o.id === '' ? randomUUID() : o.id, host: o.host, state, validated, schemaVersion, isSandbox: validated.isSandbox };
+  const id = o.id === '' ? randomUUID() : o.id;
+  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
 async function preflight(c: Context): Promise<MountsConfig | undefined> {
+  await hostPreflight({ host: c.callerHost, id: c.id, validated: c.validated, ...(c.journalDir !== undefined && { journalDir: c.journalDir }) });
   if (c.state !== undefined) {
     // addSpecGuestDrivers stats every directory before sharing any (layers §6.1).
     await checkDriverDirectories(c.state, c.validated.driverDirectories);
@@ -171,18 +184,23 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
   const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
   return withTraceContext(trace, () => journalScope(o.journal !== undefined, async (bindJournal) => {
     const signal = o.signal;
-    if (signal?.aborted) throw new AbortedError(undefined, { op: 'validate', cause: signal.reason });
+    if (signal?.aborted) throw aborted('validate', signal.reason);
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
-    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: journalHost(traceHost(o.host)) }));
+    const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: journalHost(traceHost(o.host)) }), callerHost: o.host }));
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 
-    const spec = structuredClone(validated.spec);
+    // Root.Path is set below, before anything can return the spec.
+    const spec = structuredClone(validated.spec) as AllocatedSpec;
     const resources = new Resources(c.id);
+    const reservation = reserve(o.host, c.id, validated, resources);
     const journalDir = o.journal;
     if (journalDir !== undefined) {
       // From here on every acquisition is journaled before it is attempted.
-      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id, hostIdentity(o.host)));
+      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id, hostIdentity(o.host))).catch((err: unknown) => {
+        reservation.drop();
+        throw err;
+      });
       bindJournal(resources.journal);
     }
     let sandboxLayers: Closer | undefined;
@@ -247,6 +265,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // The sandbox's layers are the UVM's: once the sandbox is released its journal no
       // longer answers for them (until then recover takes them back after a crash).
       resources.uvmOwned = sandboxUndos;
+      reservation.settle();
       return {
         spec,
         containerRootInUvm: rootInUvm,
@@ -261,7 +280,10 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       if (sandboxLayers !== undefined) resources.setLayers(sandboxLayers);
       // What a step's own rollback could not undo is the container's to release now.
       resources.add(...leftoversOf(err));
-      throw await rollback(err, resources);
+      const failed = await rollback(err, resources);
+      // What a failed rollback left was handed to recover(): its journal, if any, tells.
+      reservation.drop();
+      throw failed;
     }
   }));
 }
@@ -324,6 +346,8 @@ export interface Plan {
   isolation: 'process' | 'hypervisor';
   schemaVersion: SchemaVersionRequest;
   calls: PlannedCall[];
+  /** What the spec asks for that Windows will not do as written (mount options it does not read). */
+  warnings: SpecWarning[];
 }
 
 /**
@@ -394,5 +418,5 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
       add('drivers.install', 'Exec', uvmId, { resource: d });
     }
   }
-  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls };
+  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls, warnings: validated.warnings };
 }

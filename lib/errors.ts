@@ -32,6 +32,7 @@ export type WcowErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_ALREADY_EXISTS'
   | 'ERR_PLATFORM_UNSUPPORTED'
+  | 'ERR_NATIVE_MISSING'
   | 'ERR_RELEASE'
   | 'ERR_ABORTED'
   | 'ERR_VHDX_EXISTS'
@@ -122,6 +123,8 @@ export class GuestError extends coded('ERR_GUEST') {}
 export class NotFoundError extends coded('ERR_NOT_FOUND') {}
 export class AlreadyExistsError extends coded('ERR_ALREADY_EXISTS') {}
 export class PlatformUnsupportedError extends coded('ERR_PLATFORM_UNSUPPORTED', 'the Windows Host Compute Service is not available on this platform') {}
+/** The addon was not built for this platform and no prebuild matches (an install with --ignore-scripts). */
+export class NativeMissingError extends coded('ERR_NATIVE_MISSING') {}
 export class AbortedError extends coded('ERR_ABORTED', 'the operation was aborted') {}
 export class VhdxExistsError extends coded('ERR_VHDX_EXISTS') {}
 export class VhdxCorruptError extends coded('ERR_VHDX_CORRUPT') {}
@@ -154,6 +157,7 @@ const constructors: Record<WcowErrorCode, new (message: string, details?: WcowEr
   ERR_NOT_FOUND: NotFoundError,
   ERR_ALREADY_EXISTS: AlreadyExistsError,
   ERR_PLATFORM_UNSUPPORTED: PlatformUnsupportedError,
+  ERR_NATIVE_MISSING: NativeMissingError,
   // A release failure rebuilt from its message alone (errorFor/wrap): no `errors` list.
   ERR_RELEASE: coded('ERR_RELEASE'),
   ERR_ABORTED: AbortedError,

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asWcowError, type WcowError } from './errors';
+import { asWcowError, NativeMissingError, type WcowError } from './errors';
 import type { NativeVhdx } from './vhdx/native-types';
 import type { NativeWin } from './host/native/native-types';
 
@@ -16,12 +16,29 @@ let binding: NativeBinding | undefined;
 
 /** The loaded addon (loaded once, on first use). */
 export function native(): NativeBinding {
-  if (binding === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => unknown;
-    binding = load(packageRoot()) as NativeBinding;
-  }
+  binding ??= loadNative(packageRoot());
   return binding;
+}
+
+/**
+ * The addon of the package in `dir`. An install without scripts (`--ignore-scripts`, pnpm's
+ * default) on a platform without a prebuild has no build: that is ERR_NATIVE_MISSING with the
+ * command that makes one, at the first call that needs the addon, rather than node-gyp-build's
+ * bare "No native build was found" as ERR_INTERNAL in the middle of an allocation.
+ */
+export function loadNative(dir: string): NativeBinding {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = require('node-gyp-build') as (dir: string) => unknown;
+  try {
+    return load(dir) as NativeBinding;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new NativeMissingError(
+      `wcow-resources has no native build for ${process.platform}-${process.arch} (node ${process.versions.node}) in ${dir}: ${why}. ` +
+        'Build it with `npm rebuild wcow-resources` (needs a C++ toolchain: python3, make, g++), or install a package whose prebuilds/ include this platform',
+      { op: 'native.load', resource: dir, cause: err },
+    );
+  }
 }
 
 /** The package's root directory (where binding.gyp, build/ and prebuilds/ are), found from this file. */

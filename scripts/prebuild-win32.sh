@@ -6,6 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The packed tarball must carry this build (package.json prepack): a missing toolchain is an
+# error, never a tarball without prebuilds/win32-x64.
+for tool in cmake x86_64-w64-mingw32-g++-posix; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "prebuild-win32: '$tool' is missing (Debian: apt-get install cmake g++-mingw-w64-x86-64-posix); no prebuilds/win32-x64 without it" >&2
+    exit 1
+  fi
+done
+
 build_dir=${WCOW_WIN32_BUILD_DIR:-build-win32}
 out_dir=prebuilds/win32-x64
 generator=()

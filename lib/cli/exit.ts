@@ -30,7 +30,7 @@ const INPUT_CODES: ReadonlySet<WcowErrorCode> = new Set<WcowErrorCode>([
 
 /** One line of advice per code, printed under the error (a Record so a new code cannot be forgotten). */
 const HINTS: Record<WcowErrorCode, string> = {
-  ERR_INVALID_SPEC: 'the OCI config.json is malformed or incomplete; `wcow-resources plan <config.json>` checks it without side effects',
+  ERR_INVALID_SPEC: 'the OCI config.json is malformed or incomplete: fix the field the message names (its path is the error\'s resource, --json)',
   ERR_INVALID_MOUNT: 'each mount needs a source and a destination; check the mount named in the message',
   ERR_UNSUPPORTED_MOUNT_TYPE: "WCOW mounts take type '' (directory, file, pipe, sandbox://), physical-disk, virtual-disk or extensible-virtual-disk",
   ERR_INVALID_ARGUMENT: 'check the command-line arguments and the paths they name',
@@ -39,9 +39,10 @@ const HINTS: Record<WcowErrorCode, string> = {
   ERR_OPERATION_DENIED: 'the host or the utility VM refused the operation by policy',
   ERR_HCS: 'the Host Compute Service failed the call; the HRESULT and HCS result document are in the details (--json)',
   ERR_GUEST: 'a request to the utility VM guest, or a process in it, failed; see the exit code and output in the message',
-  ERR_NOT_FOUND: 'the named container, utility VM, share or path does not exist; `wcow-resources status` lists what does',
+  ERR_NOT_FOUND: 'the named container, utility VM or share does not exist; `wcow-resources status` lists the containers and UVMs there are',
   ERR_ALREADY_EXISTS: 'the name is taken; pick another id or release the existing one first',
   ERR_PLATFORM_UNSUPPORTED: 'the native Host Compute Service exists only on Windows; elsewhere the simulated host is used',
+  ERR_NATIVE_MISSING: 'run `npm rebuild wcow-resources` in the project that installed it (installs with --ignore-scripts skip the build)',
   ERR_RELEASE: 'release ran to the end but some steps failed; each failure is listed, the rest was released',
   ERR_ABORTED: 'the operation was cancelled before it finished; what it had acquired was released',
   ERR_VHDX_EXISTS: 'the target file already exists; choose another path or delete it first',
@@ -51,8 +52,26 @@ const HINTS: Record<WcowErrorCode, string> = {
   ERR_INTERNAL: 'this is a bug in wcow-resources; please report it with the command line and --json output',
 };
 
-export function hintFor(code: WcowErrorCode): string {
-  return HINTS[code];
+/**
+ * The hint for one error: where the failing step tells more than the code (a path missing on
+ * the host, a spec that asks for a UVM, a taken scratch), the fix for that; else the code's.
+ */
+export function hintFor(err: WcowError): string {
+  if (err.op === 'preflight' && err.code === 'ERR_NOT_FOUND') {
+    return 'create it on the host or correct the path in config.json (for an example, --setup creates what its setup.json lists); `plan` checks every path without side effects';
+  }
+  if (err.op === 'preflight' && err.code === 'ERR_ALREADY_EXISTS') {
+    return err.message.startsWith('scratch folder')
+      ? 'give this container a scratch folder of its own (the last entry of windows.layerFolders), or release the container the message names first'
+      : 'use another --id, or release the container with that id first (`wcow-resources status` lists them)';
+  }
+  if (err.code === 'ERR_INVALID_SPEC' && err.resource === 'Spec.Windows.HyperV') {
+    return 'the spec asks for hypervisor isolation (windows.hyperv): add --hyperv (a new utility VM <id>@vm) or --uvm <id>, or remove windows.hyperv for process isolation';
+  }
+  if (err.code === 'ERR_INVALID_SPEC' && err.message.startsWith('invalid OCI spec - unknown key')) {
+    return "rename the key as the message says: config.json's keys are the OCI runtime-spec's lowerCamel names, and they are case-sensitive";
+  }
+  return HINTS[err.code];
 }
 
 export function exitCodeFor(err: WcowError): ExitCode {
@@ -76,7 +95,7 @@ export function reportError(thrown: unknown, json: boolean, sink: ErrorSink): Ex
   if (Array.isArray(nested)) {
     for (const e of nested) sink.stderr(`  - ${e instanceof Error ? e.message : String(e)}\n`);
   }
-  sink.stderr(`hint: ${hintFor(err.code)}\n`);
+  sink.stderr(`hint: ${hintFor(err)}\n`);
   if (json) sink.stdout(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
   return exitCodeFor(err);
 }

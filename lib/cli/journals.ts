@@ -5,7 +5,8 @@
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { AlreadyExistsError, InvalidArgumentError, JournalError, asWcowError } from '../errors';
+import { InvalidArgumentError, JournalError, asWcowError } from '../errors';
+import { checkJournaledId } from '../preflight';
 import { isAlive, readJournal } from '../resources/journal';
 import { JOURNAL_SUFFIX } from '../resources/journal/journal';
 
@@ -58,24 +59,18 @@ export function isLive(j: PendingJournal): boolean {
 /**
  * What a new allocation must not collide with, checked before any side effect:
  * - its id: a second allocation under a pending one's id would make `release <id>` ambiguous;
- * - with `--uvm`, a UVM that holds another process's container: the SCSI slots, share
+ * - with `--uvm` (or the `<id>@vm` that `--hyperv` reuses), a UVM that holds another process's container: the SCSI slots, share
  *   names and container counters of a UVM are the bookkeeping of the process that filled
  *   it (lib/uvm, as hcsshim's are the shim's), so a new process would pick names that are
  *   taken and fail half-way.
  */
-export async function checkFree(dir: string, id: string, uvmId: string | undefined, releaseWith: (id: string) => string): Promise<void> {
-  const journals = await pendingJournals(dir);
-  const taken = journals.find((j) => j.id === id);
-  if (taken !== undefined) {
-    throw new AlreadyExistsError(`container '${id}' is already allocated (journal ${taken.path}); release it first: ${releaseWith(id)}`, {
-      op: 'cli.allocate',
-      resource: id,
-    });
-  }
-  const user = uvmId === undefined ? undefined : journals.find((j) => j.uvms.includes(uvmId));
+export async function checkFree(dir: string, id: string, uvm: { id: string; option: string } | undefined, releaseWith: (id: string) => string): Promise<void> {
+  const uvmId = uvm?.id;
+  await checkJournaledId(dir, id, releaseWith(id));
+  const user = uvmId === undefined ? undefined : (await pendingJournals(dir)).find((j) => j.uvms.includes(uvmId));
   if (user !== undefined) {
     throw new InvalidArgumentError(
-      `--uvm ${uvmId}: container '${user.id}' of process ${user.pid} is allocated in it, and the UVM's slots and share names are that ` +
+      `${uvm?.option} ${uvmId}: container '${user.id}' of process ${user.pid} is allocated in it, and the UVM's slots and share names are that ` +
         `process's bookkeeping; release it first (${releaseWith(user.id)}) or use another UVM`,
       { op: 'cli.allocate', resource: uvmId },
     );

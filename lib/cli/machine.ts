@@ -9,7 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
-import { createHost, defaultSimulatedRoot } from '../host/index';
+import { createHost, defaultSimulatedRoot, stateLayout } from '../host/index';
 import { SimulatedHost } from '../host/simulated';
 import { WindowsFs } from '../host/simulated/fs';
 import type { Host, UtilityVmOptions } from '../host/types';
@@ -33,7 +33,7 @@ export interface Machine {
   host: Host;
   /** Set on the simulated host: its observables (calls, snapshot) and test set-up. */
   simulated?: SimulatedHost;
-  /** Holds `journal/` (the crash journals) and, for the simulated host, `host/` (its HCS state). */
+  /** Holds `journal/` (the crash journals) and, for the simulated host, its HCS state (lib/host StateLayout). */
   stateDir: string;
   journalDir: string;
 }
@@ -46,11 +46,10 @@ export interface Machine {
  * made them, as they outlive the shim on Windows.
  */
 export function openMachine(options: MachineOptions): Machine {
-  const root = path.resolve(options.root ?? defaultSimulatedRoot());
-  const stateDir = path.resolve(options.stateDir ?? `${root}.state`);
+  const { root, stateDir, journalDir } = stateLayout(options.root, options.stateDir);
   const ms = options.latency;
-  const host = createHost({ root, stateDir: path.join(stateDir, 'host'), ...(ms === undefined ? {} : { latency: { hostCallMs: ms, guestRequestMs: ms } }) });
-  const machine: Machine = { host, stateDir, journalDir: path.join(stateDir, 'journal') };
+  const host = createHost({ root, stateDir, ...(ms === undefined ? {} : { latency: { hostCallMs: ms, guestRequestMs: ms } }) });
+  const machine: Machine = { host, stateDir, journalDir };
   if (host instanceof SimulatedHost) machine.simulated = host;
   return machine;
 }
@@ -69,7 +68,7 @@ export function machineFlags(options: MachineOptions): string[] {
  * creates one on the host the user addresses.
  */
 export function scratchSimulatedHost(options: MachineOptions): SimulatedHost {
-  return new SimulatedHost({ root: path.resolve(options.root ?? defaultSimulatedRoot()) });
+  return new SimulatedHost({ root: path.resolve(options.root ?? defaultSimulatedRoot()), stateDir: false });
 }
 
 /** hcsshim's ParseAnnotationsBool: strconv.ParseBool, anything unparsable is false. */

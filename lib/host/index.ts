@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import type { Host } from './types';
 import { SimulatedHost, type SimulatedHostOptions } from './simulated';
 
-/** `stateDir` and `latency` are passed to the simulated host as they are (the native host keeps its state in HCS). */
+/**
+ * `stateDir` (default `<root>.state`, see StateLayout) and `latency` are passed to the simulated
+ * host as they are (the native host keeps its state in HCS).
+ */
 export interface CreateHostOptions extends Pick<SimulatedHostOptions, 'stateDir' | 'latency'> {
   /**
    * Simulated host only: the real directory holding the simulated Windows drives
@@ -25,6 +28,27 @@ export function defaultSimulatedRoot(env: NodeJS.ProcessEnv = process.env): stri
   const xdg = env.XDG_STATE_HOME;
   if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, 'wcow-resources', 'host');
   return path.join(os.tmpdir(), `wcow-resources-${os.userInfo().uid}`, 'host');
+}
+
+/**
+ * Where one machine keeps its state, shared by the library and the CLI (README "State on
+ * disk"): the simulated drives in `root`, the simulated host's HCS state in `stateDir`
+ * (`<root>.state/host-state.json`), the crash journals in `journalDir`
+ * (`<root>.state/journal`, what `allocateWindowsResources({ journal })` should be given
+ * so that `wcow-resources release` and `recover` find them). On Windows only the journals
+ * are kept there; HCS keeps the rest.
+ */
+export interface StateLayout {
+  root: string;
+  stateDir: string;
+  journalDir: string;
+}
+
+/** The layout for `root` (default: defaultSimulatedRoot()) and an optional `stateDir` other than `<root>.state`. */
+export function stateLayout(root: string = defaultSimulatedRoot(), stateDir?: string): StateLayout {
+  const r = path.resolve(root);
+  const s = path.resolve(stateDir ?? `${r}.state`);
+  return { root: r, stateDir: s, journalDir: path.join(s, 'journal') };
 }
 
 /**

@@ -23,6 +23,7 @@ export class Resources {
   #journal: Journal | undefined;
   /** What the journal names that belongs to the UVM once this container is released (a pod sandbox's layers). */
   uvmOwned: readonly Undo[] = [];
+  #abandoned = false;
 
   constructor(id: string) {
     this.id = id;
@@ -60,7 +61,13 @@ export class Resources {
    * no Resources to retry with).
    */
   async abandon(): Promise<void> {
+    this.#abandoned = true;
     await this.#journal?.abandon();
+  }
+
+  /** Handed to recover() by abandon(): what is left is no longer this object's to release. */
+  get abandoned(): boolean {
+    return this.#abandoned;
   }
 
   /** The closers not yet released, in add order. */
@@ -70,7 +77,9 @@ export class Resources {
 
   /**
    * ReleaseResources (mounts §7, layers §8.2): closers in reverse add order — CCG instances
-   * always, everything else only with `all` — then the layers closer last.
+   * always, everything else only with `all` — then the layers closer last. `all` defaults to
+   * true, so `release()` gives everything back; `release({ all: false })` is hcsshim's partial
+   * mode (CCG and layers only, the mounts stay for their owner to remove).
    *
    * DESIGN difference 2: hcsshim stops after the loop when any closer failed and returns
    * `failed to release one or more container resources` without releasing the layers (they
@@ -81,7 +90,7 @@ export class Resources {
    * after a complete release does nothing.
    */
   release(options: { all?: boolean } = {}): Promise<void> {
-    return withJournal(this.#journal, () => this.#release(options.all ?? false));
+    return withJournal(this.#journal, () => this.#release(options.all ?? true));
   }
 
   async #release(all: boolean): Promise<void> {

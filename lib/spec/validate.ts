@@ -33,6 +33,7 @@ import {
 import { assignedDevice } from '../hcs/documents';
 import { base, dir, volumeName } from '../host/winpath';
 import { classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
+import { checkSpecKeys, type SpecWarning } from './strict';
 import type { OciMount, OciSpec, OciWindowsDevice } from './types';
 import { normalizeSpec } from './normalize';
 
@@ -95,6 +96,8 @@ export interface ValidatedSpec {
   /** io.kubernetes.cri.container-type, when set. */
   containerType?: 'sandbox' | 'container';
   sandboxId?: string;
+  /** Accepted but probably unintended (mount options Windows does not read); `plan` shows them. */
+  warnings: SpecWarning[];
 }
 
 // ---------------------------------------------------------------------------
@@ -148,6 +151,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
   const hypervisorIsolated = ctx.hypervisorIsolated;
   if (input !== undefined && input !== null && !isObject(input)) throw typeError('Spec', 'an object', input);
   const spec: Json = isObject(input) ? input : {};
+  const warnings = checkSpecKeys(spec);
   const rawWindows = own(spec, 'windows');
   if (rawWindows !== undefined && rawWindows !== null && !isObject(rawWindows)) throw typeError('Spec.Windows', 'an object', rawWindows);
   const windows = isObject(rawWindows) ? rawWindows : undefined;
@@ -180,6 +184,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
     // strings.Split(v, ","), no trimming; empty or absent means none (layers §6.1).
     driverDirectories: hypervisorIsolated && drivers ? drivers.split(',') : [],
     isSandbox: ctx.isSandbox ?? containerType === CONTAINER_TYPE_SANDBOX,
+    warnings,
   };
   if (credentialSpec !== undefined) result.credentialSpec = credentialSpec;
   if (containerType !== undefined) result.containerType = containerType;

@@ -46,10 +46,13 @@ export interface VsmbRefcount {
  */
 export async function statHostPath(vm: UvmBackend, hostPath: string, op: string): Promise<HostStat> {
   const st = await vm.host.stat(hostPath);
-  if (st === undefined) {
-    throw new NotFoundError(`GetFileAttributesEx ${hostPath}: The system cannot find the file specified.`, { op, resource: hostPath });
-  }
+  if (st === undefined) throw hostPathNotFound(hostPath, op);
   return st;
+}
+
+/** The error statHostPath throws for a missing path (also raised early by lib/preflight). */
+export function hostPathNotFound(hostPath: string, op: string): NotFoundError {
+  return new NotFoundError(`GetFileAttributesEx ${hostPath}: The system cannot find the file specified.`, { op, resource: hostPath });
 }
 
 /** getVSMBShareKey (vsmb.go:310-312): `C:\data\ro-true`. */

@@ -50,12 +50,13 @@ describe('allocate: validation first, rollback, abort', () => {
 
   it('a failed step whose rollback fails too reports both: the step error first, then every rollback failure', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
-    // The mount of C:\nope fails; removing the RO share during the rollback fails too.
+    // The share of C:\data\rw fails to add; removing the RO share during the rollback fails too.
+    b.host.injectFault({ api: 'HcsModifyComputeSystem', match: (c) => json(c.document).includes('"Add"') && json(c.document).includes('data\\\\rw') });
     b.host.injectFault({ api: 'HcsModifyComputeSystem', match: (c) => json(c.document).includes('"Remove"') && json(c.document).includes('"Name":"s3"') });
-    const err = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [RO, { source: 'C:\\nope', destination: 'C:\\n' }] }), host: b.host, uvm: vm }));
-    assert.match(err.message, /^failed to add VSMB share to utility VM for mount \{Destination:C:\\n .*GetFileAttributesEx C:\\nope: The system cannot find the file specified\. \(rollback failed: failed to remove VSMB share: /);
+    const err = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [RO, { source: 'C:\\data\\rw', destination: 'C:\\n' }] }), host: b.host, uvm: vm }));
+    assert.match(err.message, /^failed to add VSMB share to utility VM for mount \{Destination:C:\\n [^]*\(rollback failed: failed to remove VSMB share: /);
     assert.equal(err.op, 'mounts.vsmb');
-    assert.equal(err.code, 'ERR_NOT_FOUND');
+    assert.equal(err.code, 'ERR_HCS');
     assert.ok(err.cause instanceof ReleaseError);
     assert.equal((err.cause as ReleaseError).errors.length, 1);
     // DESIGN difference 2: the layers were released all the same.
@@ -130,7 +131,7 @@ describe('allocate: 50 containers in one UVM at once', () => {
   afterEach(() => b.done());
 
   it('sharing layers, a read-only directory, a file share and a disk: all allocate, all release, the UVM is back at its baseline', async () => {
-    const slow = new SimulatedHost({ root: b.root, latency: { hostCallMs: 1, guestRequestMs: 1 } });
+    const slow = new SimulatedHost({ root: b.root, stateDir: false, latency: { hostCallMs: 1, guestRequestMs: 1 } });
     const vm = await slow.createUtilityVm({ id: 'pod1@vm' });
     const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
     const all = await Promise.all(

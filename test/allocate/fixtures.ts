@@ -35,7 +35,7 @@ export interface Bench {
 
 export async function bench(options: { build?: number } = {}): Promise<Bench> {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wcow-alloc-'));
-  const host = new SimulatedHost({ root, ...(options.build !== undefined && { build: options.build }) });
+  const host = new SimulatedHost({ root, stateDir: false, ...(options.build !== undefined && { build: options.build }) });
   const real = (win: string): string => path.join(root, win[0]!.toUpperCase(), ...win.slice(3).split('\\').filter((p) => p !== ''));
   const b: Bench = {
     host,

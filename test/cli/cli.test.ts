@@ -110,11 +110,11 @@ describe('wcow-resources CLI', function () {
       });
     }
 
-    it('prints the calls in order as a table, with the documents known in advance', () => {
+    it('prints the calls in order as a table, with every document allocate would send', () => {
       const r = cli(['plan', example('hyperv-mounts'), '--root', root, '--setup', '--hyperv', '--id', 'p1']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /plan for container p1: hypervisor-isolated in p1@vm/);
-      assert.match(r.stdout, /mounts\.pipe\s+HcsModifyComputeSystem\s+p1@vm\s+\\\\\.\\pipe\\foo/);
+      assert.match(r.stdout, /HcsModifyComputeSystem\s+p1@vm\s+VirtualMachine\/Devices\/MappedPipes\/\\\\\.\\pipe\\foo/);
       assert.match(r.stdout, /"ResourcePath": "VirtualMachine\/Devices\/MappedPipes\/\\\\\\\\.\\\\pipe\\\\foo"/);
       assert.match(r.stdout, /host calls while planning: \d+ \(0 changing state\)/);
     });
@@ -305,7 +305,7 @@ describe('wcow-resources CLI', function () {
       assert.equal(r.status, 1);
       assert.equal(json<{ error: { code: string } }>(r).error.code, 'ERR_NOT_FOUND');
       assert.match(r.stderr, /^error ERR_NOT_FOUND: no allocated container 'nobody' in /m);
-      assert.match(r.stderr, /^hint: .*`wcow-resources status` lists what does/m);
+      assert.match(r.stderr, /^hint: .*`wcow-resources status` lists the containers and UVMs there are/m);
     });
   });
 

@@ -71,7 +71,7 @@ const onWindows = process.platform === 'win32';
   });
 
   it('the package stays usable after the Win32 calls failed', async () => {
-    const host = new SimulatedHost({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-native-')) });
+    const host = new SimulatedHost({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-native-')), stateDir: false });
     const uvm = await host.createUtilityVm({ id: 'pod1@vm' });
     await uvm.close();
     assert.deepEqual(host.calls.map((c) => c.outcome), ['ok', 'ok']);

@@ -56,7 +56,7 @@ describe('reliability: concurrency under faults', () => {
       },
     });
     try {
-      const host = new SimulatedHost({ root });
+      const host = new SimulatedHost({ root, stateDir: false });
       prepareMachine(root, host);
       const vm = await host.createUtilityVm({ id: 'busy@vm' });
       for (let i = 0; i < N; i++) await (await allocate(host, vm, container(i))).resources.release({ all: true });

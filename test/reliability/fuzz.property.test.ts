@@ -101,7 +101,7 @@ describe('reliability: bad input (fast-check)', function () {
   before(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-fuzz-'));
     journal = path.join(root, 'journal');
-    host = new SimulatedHost({ root });
+    host = new SimulatedHost({ root, stateDir: false });
     prepareMachine(root, host);
     vm = await host.createUtilityVm({ id: 'fuzz@vm' });
   });

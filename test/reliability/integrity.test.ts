@@ -170,7 +170,7 @@ describe('integrity 3: the journal directory and its files are trusted only when
     assert.deepEqual(report.undone.map((u) => u.outcome), ['uvm-gone']);
 
     const file = plant(m.journal, 'b.journal', host, [share('here@vm', 's1')]);
-    const empty = new SimulatedHost({ root: m.host.root });
+    const empty = new SimulatedHost({ root: m.host.root, stateDir: false });
     const refused = await recover({ dir: m.journal, host: empty });
     assert.equal(refused.errors[0]?.code, 'ERR_JOURNAL');
     assert.match(refused.errors[0]?.message ?? '', /state is empty/);

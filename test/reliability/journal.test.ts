@@ -21,7 +21,7 @@ describe('reliability: journal files', () => {
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-journal-'));
-    host = new SimulatedHost({ root: dir });
+    host = new SimulatedHost({ root: dir, stateDir: false });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

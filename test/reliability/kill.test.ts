@@ -144,7 +144,7 @@ describe('reliability: processes killed with SIGKILL', function () {
     // process "dies" with B's journal only. Recover must remove the share through B's record.
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-share-'));
     try {
-      const host = new SimulatedHost({ root });
+      const host = new SimulatedHost({ root, stateDir: false });
       prepareMachine(root, host);
       const s = SCENARIOS[3]!;
       const st = await stage(host, { ...s, before: [] }, path.join(root, 'j'));

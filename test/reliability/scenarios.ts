@@ -240,7 +240,7 @@ export interface Machine {
 
 export function machine(prefix: string): Machine {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const host = new SimulatedHost({ root });
+  const host = new SimulatedHost({ root, stateDir: false });
   prepareMachine(root, host);
   return { root, journal: path.join(root, 'journal'), host };
 }

@@ -27,12 +27,12 @@ describe('resources', () => {
     assert.deepEqual([r.closers.length, r.layers], [0, undefined]);
   });
 
-  it('without `all` only CCG closers run (then the layers); the others stay for a later release', async () => {
+  it('with `all: false` only CCG closers run (then the layers); the others stay for a later release', async () => {
     const log: string[] = [];
     const r = new Resources('c1');
     r.setLayers(probe(log, 'layers', 'layers'));
     r.add(probe(log, 'scsi', 'disk'), probe(log, 'ccg', 'ccg'), probe(log, 'vsmb', 'share'));
-    await r.release();
+    await r.release({ all: false });
     assert.deepEqual(log, ['ccg', 'layers']);
     assert.deepEqual(r.closers.map((c) => c.kind), ['scsi', 'vsmb']);
     await r.release({ all: true });

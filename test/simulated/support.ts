@@ -37,7 +37,7 @@ export function makeFile(root: string, winPath: string, content = 'x'): void {
 }
 
 export function newHost(options: Partial<SimulatedHostOptions> = {}): SimulatedHost {
-  return new SimulatedHost({ root: tempRoot(), ...options });
+  return new SimulatedHost({ root: tempRoot(), stateDir: false, ...options });
 }
 
 /** Expect `promise` to reject; returns the error. */

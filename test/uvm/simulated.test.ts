@@ -21,7 +21,7 @@ describe('uvm on the simulated host', () => {
     for (const d of ['data/rw', 'data/ro', 'data/cfg', 'disks', 'shared']) fs.mkdirSync(path.join(root, 'C', d), { recursive: true });
     fs.writeFileSync(path.join(root, 'C/data/cfg/app.json'), '{}');
     fs.writeFileSync(path.join(root, 'C/disks/data.vhdx'), '');
-    host = new SimulatedHost({ root, latency: { hostCallMs: 1, guestRequestMs: 1 } });
+    host = new SimulatedHost({ root, stateDir: false, latency: { hostCallMs: 1, guestRequestMs: 1 } });
     host.addPhysicalDrive(2);
     vm = await host.createUtilityVm({ id: 'pod1@vm' });
     uvm = uvmState(host, vm);

@@ -58,7 +58,7 @@ export class HcsServer {
   }
 
   reset(build: number | undefined): void {
-    this.host = new SimulatedHost(build === undefined ? { root: this.root } : { root: this.root, build });
+    this.host = new SimulatedHost(build === undefined ? { root: this.root, stateDir: false } : { root: this.root, stateDir: false, build });
     this.systems.clear();
     this.mountPaths.clear();
     this.volumes = undefined;

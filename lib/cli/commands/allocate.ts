@@ -7,7 +7,9 @@
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { allocateWindowsResources } from '../../allocate';
-import type { UtilityVm } from '../../host/types';
+import { HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
+import { formatHresult, WcowError } from '../../errors';
+import type { Host, UtilityVm } from '../../host/types';
 import { action } from '../action';
 import { commandLine, fields } from '../format';
 import { parseMilliseconds } from '../input';
@@ -19,6 +21,20 @@ import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type Co
 interface AllocateOptions extends ContainerOptions {
   release?: boolean;
   latency?: number;
+}
+
+/**
+ * `--hyperv`: the UVM `<id>@vm`, created with the spec's annotations — or, when a former run
+ * left it (a UVM outlives its containers, as on Windows), opened again, so that the same
+ * command can be run twice.
+ */
+async function openOrCreateUvm(host: Host, uvmId: string, spec: Record<string, unknown>): Promise<{ uvm: UtilityVm; reused: boolean }> {
+  try {
+    return { uvm: await host.openUtilityVm(uvmId), reused: true };
+  } catch (err) {
+    if (!(err instanceof WcowError && err.hresult === formatHresult(HCS_E_SYSTEM_NOT_FOUND))) throw err;
+  }
+  return { uvm: await host.createUtilityVm(uvmOptionsFor(uvmId, spec)), reused: false };
 }
 
 export function allocateCommand(program: Command): void {
@@ -38,14 +54,20 @@ export function allocateCommand(program: Command): void {
         io.note(hostLine(info));
         const id = o.id ?? randomUUID();
         const releaseWith = (c: string): string => commandLine(['wcow-resources', 'release', c, ...machineFlags(o)]);
-        await checkFree(machine.journalDir, id, o.uvm, releaseWith);
+        const uvmToUse = o.uvm !== undefined ? { id: o.uvm, option: '--uvm' } : o.hyperv === true ? { id: `${id}@vm`, option: '--hyperv' } : undefined;
+        await checkFree(machine.journalDir, id, uvmToUse, releaseWith);
         const loaded = await loadSpec(io, configPath, o.setup === true, machine.simulated);
 
         let uvm: UtilityVm | undefined;
+        let uvmReused = false;
         if (o.uvm !== undefined) uvm = await machine.host.openUtilityVm(o.uvm);
         else if (o.hyperv === true) {
-          uvm = await machine.host.createUtilityVm(uvmOptionsFor(`${id}@vm`, loaded.raw));
-          io.note(`created utility VM ${uvm.id}`);
+          ({ uvm, reused: uvmReused } = await openOrCreateUvm(machine.host, `${id}@vm`, loaded.raw));
+          io.note(
+            uvmReused
+              ? `reusing utility VM ${uvm.id}, which exists already (remove it with: ${commandLine(['wcow-resources', 'uvm', 'rm', uvm.id, ...machineFlags(o)])})`
+              : `created utility VM ${uvm.id}`,
+          );
         }
 
         // The engine traces every call the host receives (host calls in lib/allocate,
@@ -54,9 +76,13 @@ export function allocateCommand(program: Command): void {
         const before = machine.simulated?.calls.length ?? 0;
         let steps;
         let allocation;
+        let releaseAtMs: number | undefined;
         try {
           allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
-          if (o.release === true) await allocation.resources.release({ all: true });
+          if (o.release === true) {
+            releaseAtMs = recorder.now();
+            await allocation.resources.release();
+          }
         } finally {
           steps = recorder.stop();
         }
@@ -74,13 +100,14 @@ export function allocateCommand(program: Command): void {
           ...(released ? [] : [['journal', allocation.resources.journal?.path ?? ''] as const]),
         ]);
         text += `\ncontainer document (v2 Container fields):\n${JSON.stringify(document, null, 2)}\n`;
-        text += `\nsteps and host calls (${steps.length}; ${hostCalls.length} calls received by the host):\n${stepsTable(steps)}`;
+        text += `\nsteps and host calls (${steps.length}; ${hostCalls.length} calls received by the host):\n${stepsTable(steps, hostCalls, releaseAtMs)}`;
         return {
           json: {
             host: info,
             ...(loaded.setup === undefined ? {} : { setup: loaded.setup }),
             id,
             uvm: uvm?.id ?? null,
+            uvmReused,
             released,
             journal: released ? null : (allocation.resources.journal?.path ?? null),
             releaseWith: released ? null : releaseWith(id),

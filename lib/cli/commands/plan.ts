@@ -11,6 +11,7 @@ import type { UtilityVm } from '../../host/types';
 import { action } from '../action';
 import { table } from '../format';
 import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
+import { rehearse } from '../rehearse';
 import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
 type PlanOptions = ContainerOptions;
@@ -54,18 +55,46 @@ export function planCommand(program: Command): void {
 
         const info = hostInfo(addressed);
         const where = uvmId === undefined ? '' : ` in ${uvmId}${o.hyperv === true ? ' (new, modelled)' : ''}`;
+        // The simulated host can be copied: every call, with its document, from a rehearsal.
+        const rehearsed = machine.simulated === undefined ? undefined : await rehearse(machine.simulated, { id: plan.id, spec: loaded.spec, ...(uvmId === undefined ? {} : { uvmId }) });
         let text = hostLine(info);
-        text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${plan.calls.length} calls\n\n`;
-        text += table(
-          [{ header: '#', align: 'right' }, { header: 'step' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
-          plan.calls.map((c, i) => [String(i + 1), c.op, c.api, c.target ?? '', c.resource ?? '']),
-        );
-        const documents = plan.calls.flatMap((c, i) => (c.document === undefined ? [] : [`#${i + 1} ${c.api}\n${JSON.stringify(c.document, null, 2)}\n`]));
-        if (documents.length > 0) text += `\ndocuments known before allocation (the rest depend on live UVM state):\n${documents.join('')}`;
+        for (const w of plan.warnings) io.note(`warning: ${w.path}: ${w.message}`);
+        if (rehearsed === undefined) {
+          text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${plan.calls.length} calls\n\n`;
+          text += table(
+            [{ header: '#', align: 'right' }, { header: 'step' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
+            plan.calls.map((c, i) => [String(i + 1), c.op, c.api, c.target ?? '', c.resource ?? '']),
+          );
+          const documents = plan.calls.flatMap((c, i) => (c.document === undefined ? [] : [`#${i + 1} ${c.api}\n${JSON.stringify(c.document, null, 2)}\n`]));
+          if (documents.length > 0) text += `\ndocuments known before allocation (the native host's live UVM state decides the rest):\n${documents.join('')}`;
+        } else {
+          text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${rehearsed.length} state-changing calls (rehearsed on a copy of the simulated machine)\n\n`;
+          text += table(
+            [{ header: '#', align: 'right' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
+            rehearsed.map((c, i) => [String(i + 1), c.api, c.target ?? '', c.resource ?? '']),
+          );
+          text += `\ndocuments allocate would send:\n`;
+          text += rehearsed
+            .map((c, i) => {
+              const body = c.document ?? c.args;
+              const aside = c.withheld !== undefined ? ` (document withheld: ${c.withheld})` : c.note !== undefined ? ` (${c.note})` : '';
+              return `#${i + 1} ${c.api} ${c.target ?? ''}${aside}\n${body === undefined ? '' : JSON.stringify(body, null, 2) + '\n'}`;
+            })
+            .join('');
+        }
+        if (plan.warnings.length > 0) text += `\nwarnings:\n${plan.warnings.map((w) => `  ${w.path}: ${w.message}\n`).join('')}`;
         const mutating = hostCalls.filter((c) => c.mutating);
         text += `\nhost calls while planning: ${hostCalls.length} (${mutating.length} changing state)\n`;
         return {
-          json: { host: info, ...(loaded.setup === undefined ? {} : { setup: loaded.setup }), uvm: uvmId ?? null, plan, hostCalls },
+          json: {
+            host: info,
+            ...(loaded.setup === undefined ? {} : { setup: loaded.setup }),
+            uvm: uvmId ?? null,
+            plan,
+            calls: rehearsed ?? null,
+            warnings: plan.warnings,
+            hostCalls,
+          },
           text,
         };
       }),

@@ -5,13 +5,15 @@
 // is the record of what its container holds, and recover() undoes it.
 
 import type { Command } from 'commander';
-import { JournalError, NotFoundError, ReleaseError } from '../../errors';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, JournalError, NotFoundError, ReleaseError } from '../../errors';
 import type { HostSnapshot } from '../../host/simulated';
 import { recover, type RecoverReport } from '../../resources/recover';
 import { action, type CommandOutput, type JsonOption } from '../action';
-import { fields, table } from '../format';
+import { commandLine, fields, table } from '../format';
 import { isLive, pendingJournals, type PendingJournal } from '../journals';
-import { openMachine, type Machine } from '../machine';
+import { machineFlags, openMachine, type Machine } from '../machine';
 import { ROOT_HELP, STATE_DIR_HELP, hostInfo, hostLine } from './spec';
 
 /** LUNs per SCSI controller of a WCOW UVM (one controller; LUN 0 is the UVM scratch). */
@@ -94,13 +96,14 @@ function journalsText(journals: readonly PendingJournal[]): string {
   );
 }
 
-function undoneText(report: RecoverReport): string {
+/** `kept` words what keptForLive holds: recover leaves it to running processes, release to any other container. */
+function undoneText(report: RecoverReport, kept = 'left to containers of running processes'): string {
   let text = `undone: ${report.undone.length}\n`;
   if (report.undone.length > 0) {
     text += table([{ header: 'op' }, { header: 'resource' }, { header: 'outcome' }], report.undone.map((u) => [u.op, u.resource, u.outcome]));
   }
   if (report.keptForLive.length > 0) {
-    text += `\nleft to containers of running processes: ${report.keptForLive.length}\n`;
+    text += `\n${kept}: ${report.keptForLive.length}\n`;
     text += table([{ header: 'op' }, { header: 'resource' }], report.keptForLive.map((k) => [k.op, k.resource]));
   }
   return text;
@@ -132,7 +135,8 @@ async function status(machine: Machine): Promise<CommandOutput> {
 }
 
 async function release(machine: Machine, id: string): Promise<CommandOutput> {
-  const journals = (await pendingJournals(machine.journalDir)).filter((j) => j.id === id);
+  const pending = await pendingJournals(machine.journalDir);
+  const journals = pending.filter((j) => j.id === id);
   if (journals.length === 0) {
     throw new NotFoundError(`no allocated container '${id}' in ${machine.stateDir}: nothing to release`, { op: 'cli.release', resource: id });
   }
@@ -162,8 +166,17 @@ async function release(machine: Machine, id: string): Promise<CommandOutput> {
       ...journals.map((j) => ['journal', `${j.path} (owner pid ${j.pid}, exited), deleted`] as const),
     ]) +
     '\n' +
-    undoneText(report);
+    undoneText(report, keptBy(pending.filter((j) => j.id !== id && j.id !== '')));
   return { json: { host: info, id, journals: journals.map((j) => j.path), undone: report.undone, keptForLive: report.keptForLive }, text };
+}
+
+/**
+ * What `release <id>` leaves: resources shared with other allocated containers (a layer share
+ * two containers of one UVM use), live or exited — each goes with the last container holding it.
+ */
+function keptBy(others: readonly PendingJournal[]): string {
+  const who = others.map((j) => `'${j.id}' (${isLive(j) ? `process ${j.pid}, running` : 'exited'})`).join(', ');
+  return `kept, still used by ${others.length === 1 ? 'container' : 'containers'} ${who}; released with the last of them`;
 }
 
 async function recoverAll(machine: Machine): Promise<CommandOutput> {
@@ -182,7 +195,79 @@ async function recoverAll(machine: Machine): Promise<CommandOutput> {
   return { json: { host: info, journals, undone, keptForLive }, text };
 }
 
+/** The entries of `dir` ([] when it does not exist). */
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * `reset`: the simulated machine as new — its drives and its state directory deleted. Only
+ * what a simulated machine holds is deleted (drive folders `A`…`Z`; the host state and the
+ * journals), so a mistyped --root never removes someone's directory; a journal whose owner
+ * still runs is that process's, and reset waits for it.
+ */
+async function reset(machine: Machine): Promise<CommandOutput> {
+  const sim = machine.simulated;
+  if (sim === undefined) {
+    throw new InvalidArgumentError('reset clears the simulated host only: on Windows release containers with `release` or `recover`', { op: 'cli.reset' });
+  }
+  const live = (await pendingJournals(machine.journalDir)).find(isLive);
+  if (live !== undefined) {
+    throw new JournalError(`container '${live.id}' belongs to process ${live.pid}, which is still running: it releases the container itself; reset once it has exited`, {
+      op: 'cli.reset',
+      resource: live.path,
+    });
+  }
+  const foreign = [
+    ...(await entries(sim.root)).filter((e) => !/^[A-Z]$/.test(e)).map((e) => path.join(sim.root, e)),
+    ...(await entries(machine.stateDir)).filter((e) => !/^(journal|host-state\.json(\.\d+\.tmp)?)$/.test(e)).map((e) => path.join(machine.stateDir, e)),
+  ];
+  if (foreign.length > 0) {
+    throw new InvalidArgumentError(`reset deletes simulated machines only, and ${foreign[0]} is not part of one: check --root and --state-dir`, {
+      op: 'cli.reset',
+      resource: foreign[0]!,
+    });
+  }
+  for (const dir of [sim.root, machine.stateDir]) await fsp.rm(dir, { recursive: true, force: true });
+  const info = hostInfo(machine);
+  const text = hostLine(info) + fields([['drives', `${sim.root} deleted`], ['state', `${machine.stateDir} deleted`]]);
+  return { json: { host: info, deleted: [sim.root, machine.stateDir] }, text };
+}
+
+/** `uvm rm <id>`: terminate a utility VM of the simulated host, once no allocated container is in it. */
+async function removeUvm(machine: Machine, id: string, o: StateOptions): Promise<CommandOutput> {
+  const sim = machine.simulated;
+  if (sim === undefined) {
+    throw new InvalidArgumentError('uvm rm terminates utility VMs of the simulated host only; the native host does not terminate compute systems', { op: 'cli.uvm.rm', resource: id });
+  }
+  if (sim.snapshot().uvms[id] === undefined) {
+    throw new NotFoundError(`there is no utility VM '${id}' on this machine (\`wcow-resources status\` lists them)`, { op: 'cli.uvm.rm', resource: id });
+  }
+  const user = (await pendingJournals(machine.journalDir)).find((j) => j.uvms.includes(id));
+  if (user !== undefined) {
+    throw new InvalidArgumentError(
+      `utility VM ${id} holds container '${user.id}'; release it first: ${commandLine(['wcow-resources', 'release', user.id, ...machineFlags(o)])}`,
+      { op: 'cli.uvm.rm', resource: id },
+    );
+  }
+  await sim.terminateUtilityVm(id);
+  const info = hostInfo(machine);
+  return { json: { host: info, removed: id }, text: hostLine(info) + fields([['utility VM', `${id} terminated`]]) };
+}
+
 export function stateCommands(program: Command): void {
+  stateCommand(program, 'reset', 'simulated host: delete the simulated machine — its drives and its state (UVMs, journals) — to start again').action(
+    action(async (_io, o: StateOptions) => reset(openMachine(o))),
+  );
+  const uvm = program.command('uvm').description('utility VMs of the simulated host');
+  stateCommand(uvm, 'rm <id>', 'terminate utility VM <id> (refused while an allocated container is in it)').action(
+    action(async (_io, o: StateOptions, id: string) => removeUvm(openMachine(o), id, o)),
+  );
   stateCommand(program, 'status', 'the host state (UVMs, LUNs used/free, shares, activated layers, CCG instances) and the pending crash journals').action(
     action(async (_io, o: StateOptions) => status(openMachine(o))),
   );

@@ -7,6 +7,7 @@ import type { HostCall } from '../types';
 /** The APIs whose successful calls change host, HCS, UVM or guest state. */
 export const STATE_CHANGING_APIS: ReadonlySet<string> = new Set([
   'HcsCreateComputeSystem',
+  'HcsTerminateComputeSystem',
   'HcsModifyComputeSystem',
   'GuestRequest',
   // guest processes create directories (mkdir) and install drivers (pnputil)

@@ -6,6 +6,7 @@
 
 import * as nodePath from 'node:path';
 import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
+import { InvalidArgumentError } from '../../errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
 import type { Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
@@ -35,8 +36,12 @@ import {
 export interface SimulatedHostOptions {
   /** The real directory holding the simulated drives: `C:\x` is `<root>/C/x`. */
   root: string;
-  /** Keep the state in this directory across processes (persist.ts); default: in memory only. */
-  stateDir?: string;
+  /**
+   * Keep the state in this directory across processes (persist.ts). Default `<root>.state`,
+   * the directory the CLI and createHost() use for the same root, so that a library process
+   * and `wcow-resources status` see one machine; `false`: in memory only (tests).
+   */
+  stateDir?: string | false;
   latency?: LatencyOptions;
   /** Windows build the host reports; default 20348 (LTSC 2022). */
   build?: number;
@@ -85,13 +90,16 @@ export class SimulatedHost implements Host {
   readonly build: number;
   readonly toolsDirectory: string;
   readonly root: string;
+  /** Where the state persists (`<root>.state` by default); undefined when in memory only. */
+  readonly stateDir: string | undefined;
   private readonly core: SimCore;
 
   constructor(options: SimulatedHostOptions) {
     this.root = nodePath.resolve(options.root);
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
-    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir);
+    this.stateDir = options.stateDir === false ? undefined : nodePath.resolve(options.stateDir ?? `${this.root}.state`);
+    const store = this.stateDir === undefined ? undefined : new StateStore(this.stateDir);
     this.core = new SimCore(store?.changed() ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, store);
   }
 
@@ -130,6 +138,23 @@ export class SimulatedHost implements Host {
 
   // ---- host objects a test sets up ----
 
+  /**
+   * The real path behind a Windows path of the simulated drives (`C:\disks\a.vhdx` is
+   * `<root>/C/disks/a.vhdx`, existing components in their on-disk spelling): where a test or
+   * runtime creates a mount source or VHDX before allocating. Throws for a path this host
+   * does not model as a file (a pipe, `\\.\PHYSICALDRIVE<n>`, a relative path).
+   */
+  hostPath(winPath: string): string {
+    const w = this.core.fs.parse(winPath);
+    if (w?.kind !== 'file') {
+      throw new InvalidArgumentError(`${winPath} is not an absolute drive path of the simulated host (like C:\\x\\y)`, {
+        op: 'host.path',
+        resource: winPath,
+      });
+    }
+    return this.core.fs.locate(w).real;
+  }
+
   /** Make `\\.\PHYSICALDRIVE<n>` exist. */
   addPhysicalDrive(n: number): void {
     // Host objects are state like any other: a later process must see the drive too.
@@ -163,6 +188,18 @@ export class SimulatedHost implements Host {
       if (this.core.state.uvms[id] === undefined) throw new Rejection(HCS_E_SYSTEM_NOT_FOUND, `compute system ${id} does not exist`);
     });
     return new SimulatedUtilityVm(this.core, id);
+  }
+
+  /**
+   * HcsTerminateComputeSystem: the UVM and everything attached to it or running in it go
+   * (what `wcow-resources uvm rm` does). Its host-side grants stay, as VM access grants do
+   * on Windows until they are revoked.
+   */
+  async terminateUtilityVm(id: string): Promise<void> {
+    await this.core.invoke('HcsTerminateComputeSystem', id, {}, async () => () => {
+      if (this.core.state.uvms[id] === undefined) throw new Rejection(HCS_E_SYSTEM_NOT_FOUND, `compute system ${id} does not exist`);
+      delete this.core.state.uvms[id];
+    });
   }
 
   // ---- file system ----

@@ -62,7 +62,7 @@ export async function compare(setup: Setup, scenario: (host: Host) => Promise<un
   const native = new NativeHost();
   // The in-process host: its own drive root under wine's temp folder.
   const rootA = fs.mkdtempSync(path.join(os.tmpdir(), `wcow-ref-${runs++}-`));
-  const a = new SimulatedHost({ root: rootA, build: native.build });
+  const a = new SimulatedHost({ root: rootA, stateDir: false, build: native.build });
   await control('reset', String(native.build));
   await control('volume', await addon().win.resolvePath('C:\\'));
   // wine's C: is the server's simulated C: and outlives a run: start from empty folders.

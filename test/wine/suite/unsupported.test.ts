@@ -29,7 +29,7 @@ describe('without the HCS DLLs (wine, stand-ins removed)', () => {
   });
 
   it('the rest of the package stays usable in the same process', async () => {
-    const host = new SimulatedHost({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-unsup-')) });
+    const host = new SimulatedHost({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-unsup-')), stateDir: false });
     const uvm = await host.createUtilityVm({ id: 'pod1@vm' });
     await uvm.modify({ ResourcePath: 'VirtualMachine/Devices/HvSocket/HvSocketConfig/ServiceTable/1f3c9d2e-0000-0000-0000-000000000001', RequestType: 'Update', Settings: {} });
     assert.equal(host.calls.at(-1)?.outcome, 'ok');
