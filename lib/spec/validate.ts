@@ -47,6 +47,11 @@ export interface ValidateContext {
   schemaVersion?: { major: number; minor: number };
   /** Overrides the `io.kubernetes.cri.container-type == sandbox` test. */
   isSandbox?: boolean;
+  /**
+   * The layer folders (parents, then the scratch) of a typed rootfs (lib/layers/rootfs.ts),
+   * checked instead of Spec.Windows.LayerFolders, which the rootfs parser has read already.
+   */
+  layerFolders?: readonly string[];
 }
 
 export interface ValidatedMount {
@@ -151,7 +156,7 @@ export function validateSpec(input: unknown, ctx: ValidateContext): ValidatedSpe
   const windows = isObject(rawWindows) ? rawWindows : undefined;
 
   checkSchemaVersion(ctx);
-  const layerFolders = checkLayerFolders(windows ?? undefined);
+  const layerFolders = ctx.layerFolders === undefined ? checkLayerFolders(windows ?? undefined) : checkFolderList([...ctx.layerFolders]);
   const { rootPath, mountLayers } = checkRoot(spec, windows ?? {}, ctx);
   if (layerFolders.length === 1) throw tooFewLayers(mountLayers && !hypervisorIsolated);
 
@@ -207,7 +212,11 @@ function checkLayerFolders(windows: Json | undefined): string[] {
     // resources_wcow.go:34-36, lower-case "f" included.
     throw new InvalidSpecError("field 'Spec.Windows.Layerfolders' is not populated", { op: OP, resource: field });
   }
-  const folders = stringArray(raw, field);
+  return checkFolderList(stringArray(raw, field));
+}
+
+function checkFolderList(folders: string[]): string[] {
+  const field = 'Spec.Windows.LayerFolders';
   if (folders.length === 0) {
     // hcsshim indexes LayerFolders[len-1] and panics (layers Q1; DESIGN difference 7).
     throw new InvalidSpecError(
