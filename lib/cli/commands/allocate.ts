@@ -14,7 +14,7 @@ import { parseMilliseconds } from '../input';
 import { checkFree } from '../journals';
 import { machineFlags, openMachine, uvmOptionsFor } from '../machine';
 import { StepRecorder, stepsTable } from '../steps';
-import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
+import { checkIsolation, containerCommand, hostInfo, hostLine, loadRootfs, loadSpec, type ContainerOptions } from './spec';
 
 interface AllocateOptions extends ContainerOptions {
   release?: boolean;
@@ -55,7 +55,7 @@ export function allocateCommand(program: Command): void {
         let steps;
         let allocation;
         try {
-          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
+          allocation = await allocateWindowsResources({ id, spec: loaded.spec, ...(await loadRootfs(o)), host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
           if (o.release === true) await allocation.resources.release({ all: true });
         } finally {
           steps = recorder.stop();

@@ -11,7 +11,7 @@ import type { UtilityVm } from '../../host/types';
 import { action } from '../action';
 import { table } from '../format';
 import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
-import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
+import { checkIsolation, containerCommand, loadRootfs, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
 type PlanOptions = ContainerOptions;
 
@@ -49,7 +49,7 @@ export function planCommand(program: Command): void {
         const id = o.id ?? randomUUID();
         const { machine, uvm, uvmId } = await planningUvm(addressed, o, id, loaded.raw);
         const before = machine.simulated?.calls.length ?? 0;
-        const plan = await planWindowsResources({ id, spec: loaded.spec, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
+        const plan = await planWindowsResources({ id, spec: loaded.spec, ...(await loadRootfs(o)), host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
         const hostCalls = machine.simulated?.calls.slice(before) ?? [];
 
         const info = hostInfo(addressed);
