@@ -403,6 +403,8 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
         add('mounts.scsi', 'GuestRequest', uvmId, { resource: cls.hostPath });
       } else if (cls.kind === 'sandbox') {
         add('mounts.sandbox', 'Exec', uvmId, { resource: cls.sandboxPath });
+      } else if (cls.kind === 'uvm-pipe') {
+        continue; // a pod pipe: no call (hcsshim main)
       } else if (cls.kind === 'pipe') {
         add('mounts.pipe', 'HcsModifyComputeSystem', uvmId, { resource: m.source, document: mappedPipeAdd(m.source) });
       } else {

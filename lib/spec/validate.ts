@@ -23,6 +23,7 @@ import {
   ANNOTATION_SANDBOX_ID,
   CONTAINER_TYPE_CONTAINER,
   CONTAINER_TYPE_SANDBOX,
+  DEVICE_ID_TYPE_GPU,
   DEVICE_ID_TYPE_INSTANCE_ID,
   DEVICE_ID_TYPE_VPCI,
   MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK,
@@ -457,7 +458,9 @@ function checkHostDevice(d: OciWindowsDevice): ValidatedDevice {
  */
 function checkUvmDevice(d: OciWindowsDevice): ValidatedDevice {
   const { pciId, virtualFunction } = deviceInfoFromPath(d.id);
-  if (d.idType !== DEVICE_ID_TYPE_INSTANCE_ID && d.idType !== DEVICE_ID_TYPE_VPCI) {
+  // `gpu` is hcsshim main's additive id type, assigned exactly like `vpci`
+  // (internal/uvm/virtual_device.go:21-28,65-69); v0.11.4 refused it with this message.
+  if (d.idType !== DEVICE_ID_TYPE_INSTANCE_ID && d.idType !== DEVICE_ID_TYPE_VPCI && d.idType !== DEVICE_ID_TYPE_GPU) {
     throw new InvalidSpecError(`device type ${d.idType} for device ${pciId} is not supported in windows`, {
       op: OP,
       resource: d.id,
