@@ -3,10 +3,13 @@
 // `windows-layer` mount being the allocation from the equivalent LayerFolders.
 
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { WcowError } from '../../lib/errors';
 import { unmarshalStringArray } from '../../lib/layers/gojson';
 import { parseWcowLayers, rootfsLayers, type RootfsMount } from '../../lib/layers/rootfs';
+import { createVhdx } from '../../lib/vhdx';
 import { bench, json, L1, L2, L3, rejects, S, spec } from '../allocate/fixtures';
 
 const P1: RootfsMount = {
@@ -235,6 +238,35 @@ describe('rootfs: allocation from a windows-layer mount', () => {
       assert.deepEqual(b.host.calls, []);
     } finally {
       await b.done();
+    }
+  });
+});
+
+describe('rootfs: a sandbox.vhdx the snapshotter made is used as it is (S4)', () => {
+  it('LayerFolders and windows-layer: no MkdirAll/CreateSandboxLayer, the VHDX bytes unchanged; missing → one CreateSandboxLayer', async () => {
+    for (const typed of [false, true]) {
+      const b = await bench();
+      try {
+        await b.dir(S);
+        const vhdx = b.real(`${S}\\sandbox.vhdx`);
+        await createVhdx(vhdx, { sizeBytes: 10 * 1024 ** 3 });
+        const before = createHash('sha256').update(readFileSync(vhdx)).digest('hex');
+        const a = typed
+          ? await allocateWindowsResources({ id: 'c1', spec: {}, rootfs: [{ type: 'windows-layer', source: S, options: [`parentLayerPaths=${JSON.stringify([L3])}`] }], host: b.host })
+          : await allocateWindowsResources({ id: 'c1', spec: spec([L3, S]), host: b.host });
+        assert.ok(!b.host.calls.some((c) => c.api === 'MkdirAll' || c.api === 'CreateSandboxLayer'), `typed=${typed}`);
+        assert.equal(createHash('sha256').update(readFileSync(vhdx)).digest('hex'), before);
+        await a.resources.release({ all: true });
+        rmSync(vhdx);
+        b.host.clearCalls();
+        const again = typed
+          ? await allocateWindowsResources({ id: 'c1', spec: {}, rootfs: [{ type: 'windows-layer', source: S, options: [`parentLayerPaths=${JSON.stringify([L3])}`] }], host: b.host })
+          : await allocateWindowsResources({ id: 'c1', spec: spec([L3, S]), host: b.host });
+        assert.equal(b.host.calls.filter((c) => c.api === 'CreateSandboxLayer').length, 1);
+        await again.resources.release({ all: true });
+      } finally {
+        await b.done();
+      }
     }
   });
 });
