@@ -12,7 +12,7 @@
 
 import { InvalidSpecError, wrap, type WcowError } from '../errors';
 import type { LayerSpec } from '../hcs/documents';
-import { uuidV5 } from '../host/simulated/guid';
+import { uuidV5 } from '../host/uuid';
 import type { Host, OverlayLayerData } from '../host/types';
 import { base, dir } from '../host/winpath';
 import { closer, type Closer } from '../resources';
