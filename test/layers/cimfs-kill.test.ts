@@ -4,6 +4,7 @@
 // (its delete path has a TODO). Same pattern as test/reliability/kill.test.ts.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SimulatedHost, type HostSnapshot } from '../../lib/host/simulated';
@@ -15,21 +16,12 @@ import { layOut } from './cimfs-fixtures';
 const CHILD = path.join(__dirname, 'cimfs-child.js');
 const KILLS = 24;
 
-function waitFor(child: ChildProcess, line: string): Promise<void> {
+/** The child's first output is its "started" line; failing to start is an exit before it. */
+function started(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.split('\n').includes(line)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`child exited (${code}) before "${line}": ${err}`)));
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the child exited (${code}) before starting`)));
   });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.on('exit', () => resolve())));
 }
 
 describe('CimFS: processes killed with SIGKILL mid-allocation or mid-release', function () {
@@ -59,10 +51,11 @@ describe('CimFS: processes killed with SIGKILL mid-allocation or mid-release', f
     for (let t = 0; t < KILLS; t++) {
       const delay = Math.floor(random() * 400);
       const child = spawn(process.execPath, [CHILD, b.root, state, journal], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await waitFor(child, 'started');
+      await started(child);
       await new Promise((r) => setTimeout(r, delay));
+      const exit = once(child, 'exit');
       child.kill('SIGKILL');
-      await exited(child);
+      await exit;
       const host = new SimulatedHost({ root: b.root, stateDir: state });
       const report = await recover({ dir: journal, host });
       assert.deepEqual(report.errors, [], `kill ${t} (${delay} ms)`);
