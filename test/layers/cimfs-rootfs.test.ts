@@ -174,12 +174,14 @@ describe('rootfs: Go encoding/json texts for the option arrays', () => {
   });
 });
 
+/** What containerd's windows snapshotter hands over for `scratch` over `parents`. */
+const mount = (scratch: string, parents: string[]): RootfsMount => ({
+  type: 'windows-layer',
+  source: scratch,
+  options: ['rw', `parentLayerPaths=${JSON.stringify(parents)}`],
+});
+
 describe('rootfs: allocation from a windows-layer mount', () => {
-  const mount = (scratch: string, parents: string[]): RootfsMount => ({
-    type: 'windows-layer',
-    source: scratch,
-    options: ['rw', `parentLayerPaths=${JSON.stringify(parents)}`],
-  });
 
   it('P1 ≡ P2: the typed mount makes the same calls, documents and release as LayerFolders', async () => {
     const run = async (typed: boolean): Promise<{ calls: string; document: string; release: string }> => {
@@ -251,17 +253,17 @@ describe('rootfs: a sandbox.vhdx the snapshotter made is used as it is (S4)', ()
         const vhdx = b.real(`${S}\\sandbox.vhdx`);
         await createVhdx(vhdx, { sizeBytes: 10 * 1024 ** 3 });
         const before = createHash('sha256').update(readFileSync(vhdx)).digest('hex');
-        const a = typed
-          ? await allocateWindowsResources({ id: 'c1', spec: {}, rootfs: [{ type: 'windows-layer', source: S, options: [`parentLayerPaths=${JSON.stringify([L3])}`] }], host: b.host })
-          : await allocateWindowsResources({ id: 'c1', spec: spec([L3, S]), host: b.host });
+        const allocate = (): ReturnType<typeof allocateWindowsResources> =>
+          typed
+            ? allocateWindowsResources({ id: 'c1', spec: {}, rootfs: [mount(S, [L3])], host: b.host })
+            : allocateWindowsResources({ id: 'c1', spec: spec([L3, S]), host: b.host });
+        const a = await allocate();
         assert.ok(!b.host.calls.some((c) => c.api === 'MkdirAll' || c.api === 'CreateSandboxLayer'), `typed=${typed}`);
         assert.equal(createHash('sha256').update(readFileSync(vhdx)).digest('hex'), before);
         await a.resources.release({ all: true });
         rmSync(vhdx);
         b.host.clearCalls();
-        const again = typed
-          ? await allocateWindowsResources({ id: 'c1', spec: {}, rootfs: [{ type: 'windows-layer', source: S, options: [`parentLayerPaths=${JSON.stringify([L3])}`] }], host: b.host })
-          : await allocateWindowsResources({ id: 'c1', spec: spec([L3, S]), host: b.host });
+        const again = await allocate();
         assert.equal(b.host.calls.filter((c) => c.api === 'CreateSandboxLayer').length, 1);
         await again.resources.release({ all: true });
       } finally {
