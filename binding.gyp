@@ -23,6 +23,7 @@
           "sources": [
             "native/win/async.cc",
             "native/win/binding.cc",
+            "native/win/cimfs.cc",
             "native/win/computecore.cc",
             "native/win/computestorage.cc",
             "native/win/dlls.cc",

@@ -10,7 +10,7 @@
 // run to the end (2).
 
 import { randomUUID } from 'node:crypto';
-import { AbortedError, errorFor, ReleaseError, asWcowError, type WcowError } from './errors';
+import { AbortedError, errorFor, InvalidSpecError, ReleaseError, asWcowError, type WcowError } from './errors';
 import { DEVICE_UTIL_NAME, WCOW_ROOT_IN_UVM_FMT } from './hcs/constants';
 import { assignedDevice, ccgPropertyQuery, mappedPipeAdd, storage, type LayerSpec } from './hcs/documents';
 import type { ContainerCredentialGuardState, ContainerDocument, Device, MappedDirectory } from './hcs/schema';
@@ -18,7 +18,23 @@ import type { Host, UtilityVm } from './host/types';
 import { clean, join } from './host/winpath';
 import { setupCredentialGuard } from './credentials';
 import { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
-import { ensureScratch, leftoversOf, mountLayers, SANDBOX_VHDX, scratchActions, storageLayers, withRollbackErrors } from './layers';
+import {
+  cimVolumeGuid,
+  ensureScratch,
+  leftoversOf,
+  fromLayerFolders,
+  layerFoldersOf,
+  mountLayers,
+  overlayFilterAttach,
+  premountedCimLayers,
+  rootfsLayers,
+  SANDBOX_VHDX,
+  scratchActions,
+  storageLayers,
+  withRollbackErrors,
+  type RootfsMount,
+  type WcowLayers,
+} from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
 import { hostPreflight, reserve } from './preflight';
@@ -40,6 +56,12 @@ export interface AllocateOptions {
   id: string;
   /** The OCI runtime spec; not modified (the result carries a copy). */
   spec: OciSpec;
+  /**
+   * containerd 2.x's rootfs mounts (CreateTaskRequest.Rootfs: `windows-layer` or `CimFS`),
+   * instead of Spec.Windows.LayerFolders — parsed as hcsshim main's ParseWCOWLayers
+   * (lib/layers/rootfs.ts). Absent: LayerFolders, exactly as v0.11.4.
+   */
+  rootfs?: readonly RootfsMount[];
   host: Host;
   /** The utility VM of a hypervisor-isolated container; absent for process isolation. */
   uvm?: UtilityVm;
@@ -137,18 +159,30 @@ interface Context {
   validated: ValidatedSpec;
   schemaVersion: SchemaVersionRequest;
   isSandbox: boolean;
+  /** What the engine mounts (LayerFolders or the rootfs mount, one typed value). */
+  layers: WcowLayers;
 }
 
 function prepare(o: PlanOptions): Context {
   const state = o.uvm === undefined ? undefined : uvmState(o.host, o.uvm);
   const schemaVersion = determineSchemaVersion(o.host.build, state !== undefined, o.schemaVersion);
+  const parsed = o.rootfs === undefined ? undefined : rootfsLayers(o.rootfs, o.spec);
+  if (parsed?.kind === 'forked-cim' && state !== undefined) {
+    // wcow_mount.go:37-41 (hcsshim main); refused before anything is created.
+    throw new InvalidSpecError("failed to mount container storage: hyperv isolated containers aren't supported with forked cim layers", { resource: 'rootfs' });
+  }
   const validated = validateSpec(o.spec, {
     hypervisorIsolated: state !== undefined,
     schemaVersion,
     ...(o.isSandbox !== undefined && { isSandbox: o.isSandbox }),
+    ...(parsed !== undefined && { layerFolders: layerFoldersOf(parsed) }),
   });
+  const layers: WcowLayers =
+    parsed?.kind === 'forked-cim' ? { ...parsed, scratch: validated.scratchFolder } : fromLayerFolders(validated.layerFolders);
+  // A preset Root.Path with CIM layers must be a volume path (resources_wcow.go:49-55, main).
+  if (layers.kind === 'forked-cim' && !validated.mountLayers) premountedCimLayers(validated.rootPath);
   const id = o.id === '' ? randomUUID() : o.id;
-  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox };
+  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
@@ -209,12 +243,16 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       const rootInUvm = state === undefined ? undefined : containerRootInUvm(state);
       if (rootInUvm !== undefined) resources.containerRootInUvm = rootInUvm;
 
-      await step(['scratch.create'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+      // hcsshim main ensures a scratch VHD for WCIFS layers only: a CIM scratch is the
+      // snapshotter's (wcow_mount.go:131); LayerFolders keep v0.11.4's behaviour.
+      if (c.layers.kind === 'wcifs') {
+        await step(['scratch.create'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+      }
 
       // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.
       spec.root = { ...spec.root, path: validated.rootPath };
       if (validated.mountLayers) {
-        const mounted = await step(['layers.mount'], signal, () => mountLayers(host, state, validated.scratchFolder, validated.parentLayers, rootInUvm));
+        const mounted = await step(['layers.mount'], signal, () => mountLayers(host, state, c.layers, rootInUvm, c.id));
         spec.root.path = mounted.rootPath;
         // Pod sandbox in a UVM: its layers belong to the UVM, not to the container
         // (layers §1.2 step 6): never in `resources`, so release does not remove them;
@@ -258,7 +296,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
 
       // What hcsdoc_wcow reads back after allocation (layers §7.2, mounts §8).
       const document = await step(['document', 'mounts.resolve'], signal, async () => ({
-        layers: await storageLayers(host, state, validated.parentLayers),
+        layers: await storageLayers(host, state, c.layers, c.id, validated.mountLayers ? undefined : validated.rootPath),
         mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
       }));
       const rootPath = spec.root.path;
@@ -366,11 +404,19 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
   };
 
   const scratch = validated.scratchFolder;
-  const todo = await scratchActions(host, scratch);
-  if (todo.mkdir) add('scratch.create', 'MkdirAll', scratch);
-  if (todo.createVhdx) add('scratch.create', 'CreateSandboxLayer', scratch);
+  if (c.layers.kind === 'wcifs') {
+    const todo = await scratchActions(host, scratch);
+    if (todo.mkdir) add('scratch.create', 'MkdirAll', scratch);
+    if (todo.createVhdx) add('scratch.create', 'CreateSandboxLayer', scratch);
+  }
 
-  if (validated.mountLayers && state === undefined) {
+  if (validated.mountLayers && c.layers.kind === 'forked-cim') {
+    const guid = cimVolumeGuid(c.id);
+    add('layers.mount', 'CimMountImage', c.layers.layers[0]!.cimPath, { resource: guid });
+    for (const api of ['ActivateLayer', 'GetLayerMountPath']) add('layers.mount', api, scratch);
+    // The scratch volume is known only once activated: the call names the document, not its target.
+    add('layers.mount', 'HcsAttachOverlayFilter', undefined, { resource: scratch, document: overlayFilterAttach(guid) });
+  } else if (validated.mountLayers && state === undefined) {
     for (const api of ['ActivateLayer', 'PrepareLayer', 'GetLayerMountPath']) add('layers.mount', api, scratch);
   } else if (validated.mountLayers) {
     for (const p of validated.parentLayers) add('layers.mount', 'HcsModifyComputeSystem', uvmId, { resource: p });
@@ -391,6 +437,8 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
         add('mounts.scsi', 'GuestRequest', uvmId, { resource: cls.hostPath });
       } else if (cls.kind === 'sandbox') {
         add('mounts.sandbox', 'Exec', uvmId, { resource: cls.sandboxPath });
+      } else if (cls.kind === 'uvm-pipe') {
+        continue; // a pod pipe: no call (hcsshim main)
       } else if (cls.kind === 'pipe') {
         add('mounts.pipe', 'HcsModifyComputeSystem', uvmId, { resource: m.source, document: mappedPipeAdd(m.source) });
       } else {

@@ -12,6 +12,7 @@ import { InvalidArgumentError } from '../errors';
 import { createHost, defaultSimulatedRoot, stateLayout } from '../host/index';
 import { SimulatedHost } from '../host/simulated';
 import { WindowsFs } from '../host/simulated/fs';
+import { simulatedCimContent } from '../host/simulated/cimfs';
 import type { Host, UtilityVmOptions } from '../host/types';
 import { join } from '../host/winpath';
 import {
@@ -104,10 +105,12 @@ export interface SetupManifest {
   physicalDrives?: number[];
   /** File names to create in the host's tools directory (`device-util.exe`). */
   tools?: string[];
+  /** CimFS image layers: `.cim` path → its layer folder and the CIMs it was forked from (immediate parent first). */
+  cimLayers?: Record<string, { layer: string; parents?: string[] }>;
 }
 
 export interface SetupAction {
-  kind: 'directory' | 'file' | 'vhdx' | 'physicalDrive' | 'tool';
+  kind: 'directory' | 'file' | 'vhdx' | 'physicalDrive' | 'tool' | 'cim';
   path: string;
   /** false when it was there already (setup is idempotent). */
   created: boolean;
@@ -125,6 +128,13 @@ function checkManifest(file: string, m: Record<string, unknown>): SetupManifest 
   if (m.tools !== undefined && !strings(m.tools)) throw manifestError(file, "'tools' must be an array of file names");
   if (m.files !== undefined && !record(m.files, 'string')) throw manifestError(file, "'files' must map paths to contents");
   if (m.vhdx !== undefined && !record(m.vhdx, 'number')) throw manifestError(file, "'vhdx' must map paths to sizes in bytes");
+  const cimLayer = (v: unknown): boolean => {
+    const c = v as { layer?: unknown; parents?: unknown } | null;
+    return c !== null && typeof c === 'object' && typeof c.layer === 'string' && (c.parents === undefined || strings(c.parents));
+  };
+  if (m.cimLayers !== undefined && !(m.cimLayers !== null && typeof m.cimLayers === 'object' && !Array.isArray(m.cimLayers) && Object.values(m.cimLayers).every(cimLayer))) {
+    throw manifestError(file, "'cimLayers' must map .cim paths to { layer, parents }");
+  }
   if (m.physicalDrives !== undefined && !(Array.isArray(m.physicalDrives) && m.physicalDrives.every((n) => Number.isInteger(n) && n >= 0))) {
     throw manifestError(file, "'physicalDrives' must be an array of drive numbers");
   }
@@ -182,6 +192,10 @@ export async function setupMachine(host: SimulatedHost, spec: Record<string, unk
   for (const layer of parentLayerFolders(spec)) await mkdir('directory', layer);
   for (const dir of manifest.directories ?? []) await mkdir('directory', dir);
   for (const [file, content] of Object.entries(manifest.files ?? {})) await write('file', file, content);
+  for (const [cim, { layer, parents }] of Object.entries(manifest.cimLayers ?? {})) {
+    await mkdir('directory', layer);
+    await write('cim', cim, simulatedCimContent(layer, parents ?? []));
+  }
   for (const tool of manifest.tools ?? []) {
     // The simulated guest models what the tool does; the file only has to be there to be shared.
     await write('tool', join(host.toolsDirectory, tool), `simulated ${tool}\r\n`);

@@ -41,6 +41,8 @@ export const WCOW_SANDBOX_MOUNT_PATH = 'C:\\SandboxMounts';
 
 /** A mount source is a named pipe iff it starts with this, trailing backslash included (mounts.md §6). */
 export const PIPE_PREFIX = '\\\\.\\pipe\\';
+/** hcsshim main guestpath.UVMMountPrefix: a mount source inside the pod's utility VM. */
+export const UVM_MOUNT_PREFIX = 'uvm://';
 
 /** Optional prefix of extensible-virtual-disk sources (mounts.md §4.6). */
 export const EVD_PREFIX = 'evd://';

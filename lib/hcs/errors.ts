@@ -172,6 +172,13 @@ export function apiFailure(api: string, target: string | undefined, hresult: num
   if (title !== undefined) return vmcomputeError(title, hresult, { resource: target });
   const details = { op: api, resource: target, hresult: formatHresult(hresult) };
   switch (api) {
+    case 'CimMountImage':
+    case 'CimDismountImage':
+    case 'HcsAttachOverlayFilter':
+    case 'HcsDetachOverlayFilter':
+      // hcsshim main's generated cimfs / computestorage wrappers return the bare
+      // syscall.Errno (FACILITY_WIN32 reduced to the Win32 code); callers add the context.
+      return new HcsError(hresultText(hresult), details);
     case 'GuestRequest':
     case 'Exec':
       return new GuestError(`guest RPC failure: ${result?.ErrorMessage ?? detail}`, details);

@@ -29,6 +29,17 @@ export interface LayerDescriptor {
   path: string;
 }
 
+/**
+ * computestorage's LayerData (hcsshim main computestorage/storage.go:29-33), the document
+ * HcsAttachOverlayFilter / HcsDetachOverlayFilter take. `SchemaVersion` is always sent as
+ * `{}` (Go never omits a struct value).
+ */
+export interface OverlayLayerData {
+  SchemaVersion: Record<string, never>;
+  Layers?: { Id: string; Path: string }[];
+  FilterType: 'UnionFS' | 'WCIFS';
+}
+
 export interface HostStat {
   isDirectory: boolean;
   isFile: boolean;
@@ -106,6 +117,16 @@ export interface Host {
   /** `\\?\Volume{…}\`, or '' when vmcompute reports no mount path. */
   getLayerMountPath(path: string): Promise<string>;
   grantVmAccess(vmId: string, path: string): Promise<void>;
+
+  // ---- cimfs.dll and computestorage.dll (process-isolated CimFS, hcsshim main) ----
+  /** CimMountImage(imagePath, fsName, flags, &volumeGuid) (calls api `CimMountImage`, target `<imagePath>\<fsName>`). */
+  cimMountImage(imagePath: string, fsName: string, flags: number, volumeGuid: string): Promise<void>;
+  /** CimDismountImage(&volumeGuid) (calls api `CimDismountImage`, target the GUID). */
+  cimDismountImage(volumeGuid: string): Promise<void>;
+  /** HcsAttachOverlayFilter(volumePath, layerData) (calls api `HcsAttachOverlayFilter`). */
+  attachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void>;
+  /** HcsDetachOverlayFilter(volumePath, layerData) (calls api `HcsDetachOverlayFilter`). */
+  detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void>;
 
   // ---- HCS service (HcsModifyServiceSettings / HcsGetServiceProperties) ----
   modifyServiceSettings(request: ServiceModificationRequest): Promise<void>;

@@ -6,13 +6,17 @@ import type { LayerSpec } from '../hcs/documents';
 import type { Host } from '../host/types';
 import type { Closer } from '../resources';
 import type { UvmState } from '../uvm';
+import { forkedCimStorageLayers, mountForkedCimLayers, premountedCimLayers } from './cimfs';
 import { layerDescriptors } from './descriptors';
 import { mountHostLayers } from './host';
+import { layerFoldersOf, type WcowLayers } from './rootfs';
 import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
 export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
 export { layerDescriptors } from './descriptors';
 export { leftoversOf, withRollbackErrors } from './release';
+export { fromLayerFolders, layerFoldersOf, parseWcowLayers, rootfsLayers, type RootfsMount, type WcowLayers } from './rootfs';
+export { cimVolumeGuid, cimVolumePath, overlayFilterAttach, overlayFilterDetach, premountedCimLayers } from './cimfs';
 
 export interface LayerMount {
   /** Argon: `\\?\Volume{…}\`; Xenon: `C:\c\<hex>`. */
@@ -22,19 +26,22 @@ export interface LayerMount {
 
 /**
  * hcsshim MountWCOWLayers (layers §3.1) as allocateWindowsResources calls it
- * (§1.2 step 6): on the host without a UVM, else into the UVM at `guestRoot`.
- * Failures read `failed to mount container storage: <cause>`.
+ * (§1.2 step 6): on the host without a UVM, else into the UVM at `guestRoot`;
+ * forked CIM layers (process isolation only, refused with a UVM by lib/allocate) at the
+ * CIM volume of `containerId`. Failures read `failed to mount container storage: <cause>`.
  */
 export async function mountLayers(
   host: Host,
   uvm: UvmState | undefined,
-  scratch: string,
-  parents: readonly string[],
+  layers: WcowLayers,
   guestRoot: string | undefined,
+  containerId: string,
 ): Promise<LayerMount> {
   try {
-    if (uvm === undefined) return await mountHostLayers(host, scratch, parents);
-    return await mountUvmLayers(host, uvm, scratch, parents, guestRoot ?? '');
+    if (layers.kind === 'forked-cim') return await mountForkedCimLayers(host, containerId, layers);
+    const parents = layerFoldersOf(layers).slice(0, -1);
+    if (uvm === undefined) return await mountHostLayers(host, layers.scratch, parents);
+    return await mountUvmLayers(host, uvm, layers.scratch, parents, guestRoot ?? '');
   } catch (err) {
     throw wrap(err, 'failed to mount container storage', { op: 'layers.mount' });
   }
@@ -45,7 +52,15 @@ export async function mountLayers(
  * when the document is, after allocation: Argon names the host folders, Xenon the
  * layer shares' guest paths — which must still exist.
  */
-export async function storageLayers(host: Host, uvm: UvmState | undefined, parents: readonly string[]): Promise<LayerSpec[]> {
+export async function storageLayers(
+  host: Host,
+  uvm: UvmState | undefined,
+  layers: WcowLayers,
+  containerId: string,
+  presetRoot: string | undefined,
+): Promise<LayerSpec[]> {
+  if (layers.kind === 'forked-cim') return presetRoot === undefined ? forkedCimStorageLayers(containerId) : premountedCimLayers(presetRoot);
+  const parents = layerFoldersOf(layers).slice(0, -1);
   if (uvm !== undefined) return uvmLayerSpecs(host, uvm, parents);
   return (await layerDescriptors(host, parents)).map((d) => ({ id: d.layerId, path: d.path }));
 }

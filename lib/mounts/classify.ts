@@ -11,6 +11,7 @@ import {
   MOUNT_TYPE_VIRTUAL_DISK,
   PIPE_PREFIX,
   SANDBOX_MOUNT_PREFIX,
+  UVM_MOUNT_PREFIX,
   VSMB_IPC_PREFIX,
   WCOW_SANDBOX_MOUNT_PATH,
 } from '../hcs/constants';
@@ -22,6 +23,7 @@ export type MountClass =
   | { kind: 'scsi'; attachmentType: AttachmentType; hostPath: string; evdType?: string }
   | { kind: 'sandbox'; sandboxPath: string }
   | { kind: 'pipe' }
+  | { kind: 'uvm-pipe'; name: string }
   | { kind: 'vsmb' };
 
 /**
@@ -30,7 +32,7 @@ export type MountClass =
  * (both case-sensitive); everything else is a VSMB share. The type must already be
  * one WCOW accepts (lib/spec checks it); an EVD source that does not parse throws.
  */
-export function classifyMount(m: Pick<OciMount, 'type' | 'source'>): MountClass {
+export function classifyMount(m: Pick<OciMount, 'type' | 'source'> & { destination?: string }): MountClass {
   switch (m.type) {
     case MOUNT_TYPE_PHYSICAL_DISK:
       return { kind: 'scsi', attachmentType: 'PassThru', hostPath: m.source };
@@ -44,7 +46,27 @@ export function classifyMount(m: Pick<OciMount, 'type' | 'source'>): MountClass 
   }
   if (m.source.startsWith(SANDBOX_MOUNT_PREFIX)) return { kind: 'sandbox', sandboxPath: sandboxMountPath(m.source) };
   if (isPipe(m.source)) return { kind: 'pipe' };
+  const uvmPipe = uvmPipeName(m);
+  if (uvmPipe !== undefined) return { kind: 'uvm-pipe', name: uvmPipe };
   return { kind: 'vsmb' };
+}
+
+/**
+ * hcsshim main's pod pipe (ParseNamedPipe, internal/uvm/pipes.go:65-118): source
+ * `uvm://\\.\pipe\<name>` and a pipe destination name a pipe the pod's utility VM serves.
+ * Additive: v0.11.4 failed every such mount (a VSMB share of a path that is no file). Only
+ * hypervisor isolation maps it; process isolation resolves it as v0.11.4 does (and fails).
+ */
+function uvmPipeName(m: { source: string; destination?: string }): string | undefined {
+  const prefix = UVM_MOUNT_PREFIX + PIPE_PREFIX;
+  if (!m.source.startsWith(prefix) || !(m.destination ?? '').startsWith(PIPE_PREFIX)) return undefined;
+  return m.source.slice(prefix.length);
+}
+
+/** The host pipe of a pod pipe: `\\.\pipe\<pod id>\<name>`, the UVM id without one trailing `@vm` (pipes.go:100-110). */
+export function uvmPipeHostPath(uvmId: string, name: string): string {
+  const podId = uvmId.endsWith('@vm') ? uvmId.slice(0, -'@vm'.length) : uvmId;
+  return `${PIPE_PREFIX}${podId}\\${name}`;
 }
 
 /** uvm.IsPipe: `\\.\pipe\` prefix, trailing backslash required, case-sensitive (mounts.md §6). */

@@ -7,7 +7,7 @@ import type { MappedDirectory, MappedPipe } from '../hcs/schema';
 import type { Host } from '../host/types';
 import type { ValidatedMount } from '../spec/validate';
 import type { UvmState } from '../uvm';
-import { containerPipeMapping, isPipe } from './classify';
+import { containerPipeMapping, isPipe, uvmPipeHostPath } from './classify';
 import { goQuote } from './guest';
 
 export interface MountsConfig {
@@ -53,6 +53,12 @@ export async function createMountsConfig(
   for (const m of mounts) {
     if (isPipe(m.source)) {
       pipes.push(mappedPipe(containerPipeMapping(m, uvm !== undefined)));
+      continue;
+    }
+    if (uvm !== undefined && m.classification.kind === 'uvm-pipe') {
+      // hcsshim main: a pod pipe is served inside the UVM, at a host-side name (pipes.go:100-110).
+      const { containerPipeName } = containerPipeMapping(m, true);
+      pipes.push(mappedPipe({ containerPipeName, hostPath: uvmPipeHostPath(uvm.id, m.classification.name) }));
       continue;
     }
     const hostPath = await hostPathOf(host, uvm, m);

@@ -83,6 +83,9 @@ export async function setupMounts(uvm: UvmState, mounts: readonly ValidatedMount
           throw wrap(err, 'failed to add named pipe to UVM', { op: 'mounts.pipe', resource: m.source });
         }
         break;
+      case 'uvm-pipe':
+        // hcsshim main: no HCS call, nothing to release; the document maps it (config.ts).
+        break;
       case 'vsmb':
         try {
           resources.add(await uvm.addVsmb(m.source, uvm.defaultVsmbOptions(m.readOnly)));

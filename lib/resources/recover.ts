@@ -17,6 +17,7 @@ import {
 } from '../hcs/documents';
 import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } from '../hcs/errors';
 import type { Host, UtilityVm } from '../host/types';
+import { overlayFilterDetach } from '../layers/cimfs';
 import type { Logger } from '../trace';
 import { JOURNAL_SUFFIX, TEMP_SUFFIX, syncDirectory } from './journal/journal';
 import { isHeld, lockWithin } from './journal/lock';
@@ -105,7 +106,10 @@ const RANK: Record<Undo['op'], number> = {
   'hvsocket.remove': 6,
   'ccg.remove': 7,
   'layer.unprepare': 8,
+  // hcsshim main's release order for forked CIMs: detach the filter, deactivate, dismount.
+  'overlay.detach': 8,
   'layer.deactivate': 9,
+  'cim.dismount': 10,
 };
 
 function describeUndo(u: Undo): string {
@@ -129,6 +133,10 @@ function describeUndo(u: Undo): string {
       return u.path;
     case 'ccg.remove':
       return `credential guard instance ${u.id}`;
+    case 'cim.dismount':
+      return `CIM volume ${u.volumeGuid}`;
+    case 'overlay.detach':
+      return `overlay filter on ${u.volumePath}`;
   }
 }
 
@@ -171,6 +179,12 @@ async function undoOnce(host: Host, uvms: Uvms, u: Undo): Promise<boolean> {
       return true;
     case 'ccg.remove':
       await host.modifyServiceSettings(ccgRemoveInstance(u.id));
+      return true;
+    case 'cim.dismount':
+      await host.cimDismountImage(u.volumeGuid);
+      return true;
+    case 'overlay.detach':
+      await host.detachOverlayFilter(u.volumePath, overlayFilterDetach());
       return true;
   }
   const vm = await uvms.get(u.uvmId);

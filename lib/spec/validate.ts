@@ -23,6 +23,7 @@ import {
   ANNOTATION_SANDBOX_ID,
   CONTAINER_TYPE_CONTAINER,
   CONTAINER_TYPE_SANDBOX,
+  DEVICE_ID_TYPE_GPU,
   DEVICE_ID_TYPE_INSTANCE_ID,
   DEVICE_ID_TYPE_VPCI,
   MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK,
@@ -49,6 +50,11 @@ export interface ValidateContext {
   schemaVersion?: { major: number; minor: number };
   /** Overrides the `io.kubernetes.cri.container-type == sandbox` test. */
   isSandbox?: boolean;
+  /**
+   * The layer folders (parents, then the scratch) of a typed rootfs (lib/layers/rootfs.ts),
+   * checked instead of Spec.Windows.LayerFolders, which the rootfs parser has read already.
+   */
+  layerFolders?: readonly string[];
 }
 
 export interface ValidatedMount {
@@ -157,7 +163,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
   const windows = isObject(rawWindows) ? rawWindows : undefined;
 
   checkSchemaVersion(ctx);
-  const layerFolders = checkLayerFolders(windows ?? undefined);
+  const layerFolders = ctx.layerFolders === undefined ? checkLayerFolders(windows ?? undefined) : checkFolderList([...ctx.layerFolders]);
   const { rootPath, mountLayers } = checkRoot(spec, windows ?? {}, ctx);
   if (layerFolders.length === 1) throw tooFewLayers(mountLayers && !hypervisorIsolated);
 
@@ -214,7 +220,11 @@ function checkLayerFolders(windows: Json | undefined): string[] {
     // resources_wcow.go:34-36, lower-case "f" included.
     throw new InvalidSpecError("field 'Spec.Windows.Layerfolders' is not populated", { op: OP, resource: field });
   }
-  const folders = stringArray(raw, field);
+  return checkFolderList(stringArray(raw, field));
+}
+
+function checkFolderList(folders: string[]): string[] {
+  const field = 'Spec.Windows.LayerFolders';
   if (folders.length === 0) {
     // hcsshim indexes LayerFolders[len-1] and panics (layers Q1; DESIGN difference 7).
     throw new InvalidSpecError(
@@ -455,7 +465,9 @@ function checkHostDevice(d: OciWindowsDevice): ValidatedDevice {
  */
 function checkUvmDevice(d: OciWindowsDevice): ValidatedDevice {
   const { pciId, virtualFunction } = deviceInfoFromPath(d.id);
-  if (d.idType !== DEVICE_ID_TYPE_INSTANCE_ID && d.idType !== DEVICE_ID_TYPE_VPCI) {
+  // `gpu` is hcsshim main's additive id type, assigned exactly like `vpci`
+  // (internal/uvm/virtual_device.go:21-28,65-69); v0.11.4 refused it with this message.
+  if (d.idType !== DEVICE_ID_TYPE_INSTANCE_ID && d.idType !== DEVICE_ID_TYPE_VPCI && d.idType !== DEVICE_ID_TYPE_GPU) {
     throw new InvalidSpecError(`device type ${d.idType} for device ${pciId} is not supported in windows`, {
       op: OP,
       resource: d.id,

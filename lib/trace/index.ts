@@ -110,6 +110,10 @@ const hostApis: Record<string, string> = {
   unprepareLayer: 'UnprepareLayer',
   getLayerMountPath: 'GetLayerMountPath',
   grantVmAccess: 'GrantVmAccess',
+  cimMountImage: 'CimMountImage',
+  cimDismountImage: 'CimDismountImage',
+  attachOverlayFilter: 'HcsAttachOverlayFilter',
+  detachOverlayFilter: 'HcsDetachOverlayFilter',
   modifyServiceSettings: 'HcsModifyServiceSettings',
   getServiceProperties: 'HcsGetServiceProperties',
 };

@@ -70,4 +70,27 @@ Napi::Value JsSetupBaseOsLayer(const Napi::CallbackInfo& info) {
   });
 }
 
+// HcsAttachOverlayFilter / HcsDetachOverlayFilter(volumePath, layerData): the UnionFS filter of
+// process-isolated CimFS (hcsshim main computestorage/attach.go:49-68, detach.go:35-54). Looked up
+// on first use (dlls.h Lazy): a computestorage.dll without them still serves everything else.
+namespace {
+
+using OverlayFn = HRESULT(WINAPI*)(PCWSTR volume_path, PCWSTR layer_data);
+
+Napi::Value OverlayCall(const Napi::CallbackInfo& info, const char* api) {
+  std::wstring volume = Utf16Arg(info, 0, "volumePath");
+  std::wstring layer_data = Utf16Arg(info, 1, "layerData");
+  return Run(info.Env(), api, [api, volume, layer_data] {
+    const LazyProc& p = Lazy(L"computestorage.dll", "computestorage.dll", api);
+    if (p.address == nullptr) return Outcome::Fail(Failure{"ERR_HCS", api, p.problem, S_OK, {}});
+    return Checked(api, reinterpret_cast<OverlayFn>(p.address)(volume.c_str(), layer_data.c_str()));
+  });
+}
+
+}  // namespace
+
+Napi::Value JsAttachOverlayFilter(const Napi::CallbackInfo& info) { return OverlayCall(info, "HcsAttachOverlayFilter"); }
+
+Napi::Value JsDetachOverlayFilter(const Napi::CallbackInfo& info) { return OverlayCall(info, "HcsDetachOverlayFilter"); }
+
 }  // namespace wcow::win

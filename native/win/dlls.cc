@@ -1,5 +1,6 @@
 #include "win/dlls.h"
 
+#include <map>
 #include <mutex>
 
 namespace wcow::win {
@@ -76,5 +77,39 @@ const Probe& Probed() {
 const DllStatus& Status(Dll dll) { return Probed().status[static_cast<int>(dll)]; }
 
 const VmComputeApi& VmCompute() { return Probed().vmcompute; }
+
+std::string Win32Text(DWORD code) {
+  wchar_t* buffer = nullptr;
+  DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                           nullptr, code, 0, reinterpret_cast<wchar_t*>(&buffer), 0, nullptr);
+  if (n == 0 || buffer == nullptr) return "winapi error #" + std::to_string(code);
+  while (n > 0 && (buffer[n - 1] == L'\r' || buffer[n - 1] == L'\n')) --n;
+  std::string text;
+  int len = WideCharToMultiByte(CP_UTF8, 0, buffer, static_cast<int>(n), nullptr, 0, nullptr, nullptr);
+  if (len > 0) {
+    text.resize(len);
+    WideCharToMultiByte(CP_UTF8, 0, buffer, static_cast<int>(n), text.data(), len, nullptr, nullptr);
+  }
+  LocalFree(buffer);
+  return text;
+}
+
+const LazyProc& Lazy(const wchar_t* file, const char* dll, const char* proc) {
+  static std::mutex mutex;
+  static std::map<std::string, LazyProc> resolved;  // never erased: references stay valid
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string key = std::string(dll) + "!" + proc;
+  auto found = resolved.find(key);
+  if (found != resolved.end()) return found->second;
+  LazyProc& p = resolved[key];
+  // System32 only, like the probe above (and Go's NewLazySystemDLL).
+  HMODULE module = LoadLibraryExW(file, nullptr, LOAD_LIBRARY_SEARCH_SYSTEM32);
+  if (module == nullptr) {
+    p.problem = std::string("Failed to load ") + dll + ": " + Win32Text(GetLastError());
+  } else if ((p.address = reinterpret_cast<void*>(GetProcAddress(module, proc))) == nullptr) {
+    p.problem = std::string("Failed to find ") + proc + " procedure in " + dll + ": " + Win32Text(GetLastError());
+  }
+  return p;
+}
 
 }  // namespace wcow::win

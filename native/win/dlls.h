@@ -63,4 +63,18 @@ struct VmComputeApi {
 // Valid only when Available(Dll::kVmCompute).
 const VmComputeApi& VmCompute();
 
+// An export resolved on its first use, as hcsshim's windows.NewLazySystemDLL(dll).NewProc(name)
+// resolves it: cimfs.dll (no import library exists for it) and computestorage's overlay filter
+// (newer than mingw's import library, and missing on builds that have the rest of computestorage,
+// so it must not count in Status). When `address` is null, `problem` is hcsshim's text:
+// "Failed to load cimfs.dll: <win32 text>" or "Failed to find <proc> procedure in <dll>: <win32 text>".
+struct LazyProc {
+  void* address = nullptr;
+  std::string problem;
+};
+const LazyProc& Lazy(const wchar_t* file, const char* dll, const char* proc);
+
+// Go's syscall.Errno.Error(): the system's message, trailing CR/LF removed, or "winapi error #<n>".
+std::string Win32Text(DWORD code);
+
 }  // namespace wcow::win

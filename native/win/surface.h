@@ -24,6 +24,11 @@
   X(formatWritableLayerVhd, FormatWritableLayerVhd)           \
   X(getLayerVhdMountPath, GetLayerVhdMountPath)               \
   X(setupBaseOsLayer, SetupBaseOsLayer)                       \
+  X(attachOverlayFilter, AttachOverlayFilter)                 \
+  X(detachOverlayFilter, DetachOverlayFilter)                 \
+  /* cimfs.dll (resolved on first use) */                     \
+  X(cimMountImage, CimMountImage)                             \
+  X(cimDismountImage, CimDismountImage)                       \
   /* virtdisk.dll */                                          \
   X(createVirtualDisk, CreateVirtualDisk)                     \
   X(openVirtualDisk, OpenVirtualDisk)                         \

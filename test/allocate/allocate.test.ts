@@ -27,9 +27,9 @@ describe('allocate: validation first, rollback, abort', () => {
   it('DESIGN difference 1: an invalid device after valid mounts fails with no side effect at all', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
     const from = b.host.calls.length;
-    const s = spec([L3, L1, S], { mounts: [RO, VHD] }, { devices: [{ id: 'x', idType: 'gpu' }] });
+    const s = spec([L3, L1, S], { mounts: [RO, VHD] }, { devices: [{ id: 'x', idType: 'class' }] });
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: s, host: b.host, uvm: vm }));
-    assert.equal(err.message, 'device type gpu for device x is not supported in windows');
+    assert.equal(err.message, 'device type class for device x is not supported in windows');
     assert.equal(err.op, 'validate');
     assert.deepEqual(b.host.calls.slice(from), []);
     // Not even the container counter: the next container is still C:\c\1.

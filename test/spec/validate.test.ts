@@ -346,7 +346,8 @@ describe('validateSpec: devices (layers §5, V7, V8)', () => {
       'device type class for device 5B45201D-F2F2-4F3B-85BB-30FF1F953599 is not supported in windows',
       '5B45201D-F2F2-4F3B-85BB-30FF1F953599',
     );
-    rejects(devices([{ id: 'GPU0', idType: 'gpu' }]), XENON, 'ERR_INVALID_SPEC', 'device type gpu for device GPU0 is not supported in windows');
+    // `gpu` is accepted since hcsshim main (additive); other types still read v0.11.4's message.
+    rejects(devices([{ id: 'GPU0', idType: 'vpci-class-guid' }]), XENON, 'ERR_INVALID_SPEC', 'device type vpci-class-guid for device GPU0 is not supported in windows');
   });
 
   it('V8 hypervisor-isolated: instance ids with their PCI id and virtual function', () => {

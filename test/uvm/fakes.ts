@@ -173,6 +173,18 @@ export class FakeHost implements Host {
   nameToGuid(): Promise<string> {
     return unused('nameToGuid');
   }
+  cimMountImage(): Promise<void> {
+    return unused('cimMountImage');
+  }
+  cimDismountImage(): Promise<void> {
+    return unused('cimDismountImage');
+  }
+  attachOverlayFilter(): Promise<void> {
+    return unused('attachOverlayFilter');
+  }
+  detachOverlayFilter(): Promise<void> {
+    return unused('detachOverlayFilter');
+  }
   createSandboxLayer(): Promise<void> {
     return unused('createSandboxLayer');
   }

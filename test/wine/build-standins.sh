@@ -5,7 +5,7 @@ out=$1
 src=$(cd "$(dirname "$0")/standins" && pwd)
 mkdir -p "$out"
 pids=()
-for dll in computecore computestorage virtdisk vmcompute; do
+for dll in computecore computestorage virtdisk vmcompute cimfs; do
   x86_64-w64-mingw32-gcc -O2 -Wall -Wno-unused-function -shared -static-libgcc -s \
     -o "$out/$dll.dll" "$src/$dll.c" "$src/forward.c" -lws2_32 &
   pids+=($!)

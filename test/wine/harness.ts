@@ -19,7 +19,7 @@ const compiled = path.resolve(__dirname, '../..');
 const cache = path.resolve(process.env.WCOW_WINE_CACHE ?? path.join(repo, '.wine'));
 const prefix = path.join(cache, 'prefix');
 const wine = ['/usr/lib/wine/wine64', '/usr/bin/wine64', '/usr/bin/wine'].find((p) => fs.existsSync(p)) ?? 'wine64';
-const DLLS = ['computecore', 'computestorage', 'virtdisk', 'vmcompute'];
+const DLLS = ['computecore', 'computestorage', 'virtdisk', 'vmcompute', 'cimfs'];
 
 function log(msg: string): void {
   process.stdout.write(`[wine] ${msg}\n`);
@@ -139,6 +139,7 @@ async function main(): Promise<number> {
   try {
     for (const [label, spec, before] of [
       ['with stand-in DLLs', 'dist/test/wine/suite/hcs.test.js', installStandins],
+      ['CimFS with stand-in DLLs', 'dist/test/wine/suite/cimfs.test.js', installStandins],
       ['without HCS DLLs', 'dist/test/wine/suite/unsupported.test.js', removeStandins],
     ] as const) {
       before();

@@ -21,6 +21,7 @@ import type {
 import type { FaultSpec } from '../../lib/host/simulated';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { LayerDescriptor, UtilityVm, UtilityVmOptions } from '../../lib/host/types';
+import { cimfsCall } from './cimfs';
 import { decodeFrame, encodeFrame, fromJson, toJson } from './protocol';
 
 export interface StorageCall {
@@ -115,6 +116,8 @@ export class HcsServer {
   private async call(fn: string, a: string[]): Promise<string[]> {
     const h = this.host;
     const arg = (i: number): string => a[i] ?? '';
+    const cimfs = await cimfsCall(h, fn, a);
+    if (cimfs !== undefined) return cimfs;
     switch (fn) {
       // ---- control (the wine-side suite) ----
       case 'control:reset':

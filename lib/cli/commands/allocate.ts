@@ -16,7 +16,7 @@ import { parseMilliseconds } from '../input';
 import { checkFree } from '../journals';
 import { machineFlags, openMachine, uvmOptionsFor } from '../machine';
 import { StepRecorder, stepsTable } from '../steps';
-import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
+import { checkIsolation, containerCommand, hostInfo, hostLine, loadRootfs, loadSpec, type ContainerOptions } from './spec';
 
 interface AllocateOptions extends ContainerOptions {
   release?: boolean;
@@ -78,7 +78,7 @@ export function allocateCommand(program: Command): void {
         let allocation;
         let releaseAtMs: number | undefined;
         try {
-          allocation = await allocateWindowsResources({ id, spec: loaded.spec, host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
+          allocation = await allocateWindowsResources({ id, spec: loaded.spec, ...(await loadRootfs(o)), host: machine.host, journal: machine.journalDir, ...(uvm === undefined ? {} : { uvm }) });
           if (o.release === true) {
             releaseAtMs = recorder.now();
             await allocation.resources.release();

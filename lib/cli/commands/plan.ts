@@ -12,7 +12,7 @@ import { action } from '../action';
 import { table } from '../format';
 import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
 import { rehearse } from '../rehearse';
-import { checkIsolation, containerCommand, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
+import { checkIsolation, containerCommand, loadRootfs, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
 type PlanOptions = ContainerOptions;
 
@@ -50,13 +50,15 @@ export function planCommand(program: Command): void {
         const id = o.id ?? randomUUID();
         const { machine, uvm, uvmId } = await planningUvm(addressed, o, id, loaded.raw);
         const before = machine.simulated?.calls.length ?? 0;
-        const plan = await planWindowsResources({ id, spec: loaded.spec, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
+        const rootfs = await loadRootfs(o);
+        const plan = await planWindowsResources({ id, spec: loaded.spec, ...rootfs, host: machine.host, ...(uvm === undefined ? {} : { uvm }) });
         const hostCalls = machine.simulated?.calls.slice(before) ?? [];
 
         const info = hostInfo(addressed);
         const where = uvmId === undefined ? '' : ` in ${uvmId}${o.hyperv === true ? ' (new, modelled)' : ''}`;
-        // The simulated host can be copied: every call, with its document, from a rehearsal.
-        const rehearsed = machine.simulated === undefined ? undefined : await rehearse(machine.simulated, { id: plan.id, spec: loaded.spec, ...(uvmId === undefined ? {} : { uvmId }) });
+        // The simulated host can be copied: every call, with its document, from a rehearsal
+        // (the rehearsal copies the layer folders of spec.windows.layerFolders, not rootfs mounts).
+        const rehearsed = machine.simulated === undefined || rootfs.rootfs !== undefined ? undefined : await rehearse(machine.simulated, { id: plan.id, spec: loaded.spec, ...(uvmId === undefined ? {} : { uvmId }) });
         let text = hostLine(info);
         for (const w of plan.warnings) io.note(`warning: ${w.path}: ${w.message}`);
         if (rehearsed === undefined) {

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors';
 import type { SimulatedHost } from '../../host/simulated';
+import type { RootfsMount } from '../../layers';
 import type { OciSpec } from '../../spec/types';
 import type { CommandIo, JsonOption } from '../action';
 import { fields } from '../format';
@@ -63,6 +64,16 @@ export interface ContainerOptions extends JsonOption {
   root?: string;
   stateDir?: string;
   setup?: boolean;
+  rootfs?: string;
+}
+
+/**
+ * `--rootfs <mounts.json>`: containerd's rootfs mounts, `{ "rootfs": [{ type, source, options }] }`
+ * as in CreateTaskRequest; the engine checks and parses them (lib/layers/rootfs.ts).
+ */
+export async function loadRootfs(o: ContainerOptions): Promise<{ rootfs?: RootfsMount[] }> {
+  if (o.rootfs === undefined) return {};
+  return { rootfs: (await readJsonObject(o.rootfs, 'rootfs mounts')).rootfs as RootfsMount[] };
 }
 
 /** `<name> <config>` with the options every container command takes; `hyperv` words the --hyperv help. */
@@ -76,6 +87,7 @@ export function containerCommand(program: Command, name: string, description: st
     .option('--root <dir>', ROOT_HELP)
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--setup', 'simulated host: first create the files the example needs (its setup.json)')
+    .option('--rootfs <mounts.json>', "containerd 2.x rootfs mounts ({ rootfs: [...] }) instead of the spec's windows.layerFolders")
     .option('--json', 'print one JSON document');
 }
 

@@ -22,7 +22,8 @@ import type {
   ServicePropertyQuery,
 } from '../../hcs/schema';
 import { native } from '../../native';
-import type { ExecOptions, ExecResult, Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
+import type { ExecOptions, ExecResult, Host, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
+import { join } from '../winpath';
 import { nativeFailure } from './errors';
 import type { NativeOperation, NativeWin } from './native-types';
 
@@ -244,6 +245,24 @@ export class NativeHost implements Host {
   /** vmcompute's GrantVmAccess, as hcsshim v0.11.4 calls it (computecore's is win.grantVmAccess). */
   grantVmAccess(vmId: string, p: string): Promise<void> {
     return call('GrantVmAccess', p, () => win().vmcomputeGrantVmAccess(vmId, p));
+  }
+
+  // ---- cimfs.dll, computestorage.dll (process-isolated CimFS) ----
+
+  cimMountImage(imagePath: string, fsName: string, flags: number, volumeGuid: string): Promise<void> {
+    return call('CimMountImage', join(imagePath, fsName), () => win().cimMountImage(imagePath, fsName, flags, volumeGuid));
+  }
+
+  cimDismountImage(volumeGuid: string): Promise<void> {
+    return call('CimDismountImage', volumeGuid, () => win().cimDismountImage(volumeGuid));
+  }
+
+  attachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
+    return call('HcsAttachOverlayFilter', volumePath, () => win().attachOverlayFilter(volumePath, JSON.stringify(layerData)));
+  }
+
+  detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
+    return call('HcsDetachOverlayFilter', volumePath, () => win().detachOverlayFilter(volumePath, JSON.stringify(layerData)));
   }
 
   // ---- HCS service ----

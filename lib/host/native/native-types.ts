@@ -85,6 +85,13 @@ export interface NativeWin {
   formatWritableLayerVhd(disk: NativeDiskHandle): Promise<void>;
   getLayerVhdMountPath(disk: NativeDiskHandle): Promise<string>;
   setupBaseOsLayer(layerPath: string, disk: NativeDiskHandle, options: string): Promise<void>;
+  attachOverlayFilter(volumePath: string, layerData: string): Promise<void>;
+  detachOverlayFilter(volumePath: string, layerData: string): Promise<void>;
+
+  // ---- cimfs.dll ----
+  /** `volumeGuid`: lower-case, no braces. */
+  cimMountImage(imagePath: string, fsName: string, flags: number, volumeGuid: string): Promise<void>;
+  cimDismountImage(volumeGuid: string): Promise<void>;
 
   // ---- virtdisk.dll ----
   createVirtualDisk(path: string, options: NativeCreateVirtualDiskOptions): Promise<NativeDiskHandle>;

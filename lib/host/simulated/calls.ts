@@ -21,6 +21,10 @@ export const STATE_CHANGING_APIS: ReadonlySet<string> = new Set([
   'GrantVmAccess',
   'HcsModifyServiceSettings',
   'MkdirAll',
+  'CimMountImage',
+  'CimDismountImage',
+  'HcsAttachOverlayFilter',
+  'HcsDetachOverlayFilter',
 ]);
 
 /** One recorded call: the HostCall fields plus what the model made of it. */

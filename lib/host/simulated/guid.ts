@@ -3,31 +3,13 @@
 // the model derives them from names so that a test can predict every value and a
 // second process over the same state sees the same ones.
 
-import { createHash } from 'node:crypto';
+import { uuidV5 } from '../uuid';
 
 /** A fixed namespace, chosen for this model, of every GUID it derives. */
 const MODEL_NAMESPACE = 'a6c3f0d2-5e6b-5b8e-9a7c-1f4d2e3b4c5d';
 
-function bytesOf(guid: string): Buffer {
-  return Buffer.from(guid.replaceAll('-', ''), 'hex');
-}
-
-function format(b: Buffer): string {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
 /** A GUID as HCS and the GCS write it: lower or upper case, no braces. */
 export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** RFC 4122 version-5 GUID of `name` (UTF-8) in `namespace`; lower-case, no braces. */
-export function uuidV5(namespace: string, name: string): string {
-  const digest = createHash('sha1').update(bytesOf(namespace)).update(name, 'utf8').digest();
-  const b = digest.subarray(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x50;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  return format(b);
-}
 
 /**
  * Every cycle asks again for the GUIDs of the same names (layer volumes, NameToGuid

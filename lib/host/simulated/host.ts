@@ -9,9 +9,10 @@ import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_S
 import { InvalidArgumentError } from '../../errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
-import type { Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
+import type { Host, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
+import { prepareAttachOverlay, prepareCimDismount, prepareCimMount, prepareDetachOverlay } from './cimfs';
 import { SimCore, type LatencyOptions } from './core';
 import { Rejection } from './failure';
 import { WindowsFs } from './fs';
@@ -319,6 +320,26 @@ export class SimulatedHost implements Host {
         if (!grants.some((g) => g.vmId === vmId && g.identity === found)) grants.push({ vmId, path, identity: found });
       };
     });
+  }
+
+  // ---- cimfs.dll, computestorage.dll (cimfs.ts) ----
+
+  async cimMountImage(imagePath: string, fsName: string, flags: number, volumeGuid: string): Promise<void> {
+    await this.core.invoke('CimMountImage', join(imagePath, fsName), { args: { imagePath, fsName, flags, volumeGuid } }, () =>
+      prepareCimMount(this.core.state, this.core.fs, imagePath, fsName, flags, volumeGuid),
+    );
+  }
+
+  async cimDismountImage(volumeGuid: string): Promise<void> {
+    await this.core.invoke('CimDismountImage', volumeGuid, {}, async () => prepareCimDismount(this.core.state, volumeGuid));
+  }
+
+  async attachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
+    await this.core.invoke('HcsAttachOverlayFilter', volumePath, { document: layerData }, async () => prepareAttachOverlay(this.core.state, volumePath, layerData));
+  }
+
+  async detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
+    await this.core.invoke('HcsDetachOverlayFilter', volumePath, { document: layerData }, async () => prepareDetachOverlay(this.core.state, volumePath, layerData));
   }
 
   // ---- HCS service ----

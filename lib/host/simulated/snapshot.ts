@@ -44,6 +44,10 @@ export interface HostSnapshot {
   vmAccessGrants: { vmId: string; path: string }[];
   filesCreated: string[];
   physicalDrives: number[];
+  /** Mounted CIMs, by volume GUID. */
+  cimMounts: { volumeGuid: string; cimPath: string; flags: number }[];
+  /** Attached overlay filters, by volume path. */
+  overlayFilters: { volumePath: string; filterType: string; layers: { Id: string; Path: string }[] }[];
 }
 
 function byKey<T>(key: (t: T) => string | number): (a: T, b: T) => number {
@@ -109,5 +113,7 @@ export function snapshotHost(state: HostState): HostSnapshot {
     vmAccessGrants: s.grants.map((g) => ({ vmId: g.vmId, path: g.path })).sort(byKey((g) => `${g.vmId}\u0000${g.path.toLowerCase()}`)),
     filesCreated: [...s.filesCreated].sort(),
     physicalDrives: [...s.physicalDrives].sort((a, b) => a - b),
+    cimMounts: Object.values(s.cimMounts ?? {}).sort(byKey((m) => m.volumeGuid)),
+    overlayFilters: Object.values(s.overlayFilters ?? {}).sort(byKey((f) => f.volumePath.toLowerCase())),
   };
 }

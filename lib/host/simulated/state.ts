@@ -12,6 +12,7 @@ import type {
   VirtualSmbShareOptions,
 } from '../../hcs/schema';
 import type { LayerDescriptor } from '../types';
+import type { CimMountState, OverlayFilterState } from './cimfs';
 
 export interface ScsiAttachmentState {
   type: AttachmentType;
@@ -97,6 +98,10 @@ export interface HostState {
   physicalDrives: number[];
   /** Device instance path → location paths device-util reports. */
   deviceLocations: Record<string, string[]>;
+  /** Lower-case volume GUID → mounted CIM (cimfs.ts; absent in states persisted before CimFS). */
+  cimMounts?: Record<string, CimMountState>;
+  /** Lower-cased volume path → attached overlay filter. */
+  overlayFilters?: Record<string, OverlayFilterState>;
 }
 
 export function emptyState(): HostState {
@@ -108,6 +113,8 @@ export function emptyState(): HostState {
     filesCreated: [],
     physicalDrives: [],
     deviceLocations: {},
+    cimMounts: {},
+    overlayFilters: {},
   };
 }
 
@@ -154,6 +161,8 @@ const STATE_KEYS: Record<keyof HostState, 'object' | 'array'> = {
   filesCreated: 'array',
   physicalDrives: 'array',
   deviceLocations: 'object',
+  cimMounts: 'object',
+  overlayFilters: 'object',
 };
 
 /**

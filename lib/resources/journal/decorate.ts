@@ -60,7 +60,7 @@ export function journalUtilityVm(uvm: UtilityVm): UtilityVm {
   });
 }
 
-/** A Host whose layer activation/preparation and CCG instance calls are journaled. */
+/** A Host whose layer activation/preparation, CIM mount, overlay filter and CCG instance calls are journaled. */
 export function journalHost(host: Host): Host {
   return intercept<Host>(host, {
     activateLayer: (path) => ({ kind: 'acquire', undo: { op: 'layer.deactivate', path } }),
@@ -68,6 +68,10 @@ export function journalHost(host: Host): Host {
     prepareLayer: (path) => ({ kind: 'acquire', undo: { op: 'layer.unprepare', path } }),
     unprepareLayer: (path) => ({ kind: 'remove', undo: { op: 'layer.unprepare', path } }),
     modifyServiceSettings: (req) => serviceEffect(req),
+    cimMountImage: (_image, _name, _flags, volumeGuid) => ({ kind: 'acquire', undo: { op: 'cim.dismount', volumeGuid } }),
+    cimDismountImage: (volumeGuid) => ({ kind: 'remove', undo: { op: 'cim.dismount', volumeGuid } }),
+    attachOverlayFilter: (volumePath) => ({ kind: 'acquire', undo: { op: 'overlay.detach', volumePath } }),
+    detachOverlayFilter: (volumePath) => ({ kind: 'remove', undo: { op: 'overlay.detach', volumePath } }),
   });
 }
 

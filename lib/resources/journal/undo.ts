@@ -19,7 +19,10 @@ export type Undo =
   | { op: 'combined-layers.remove'; uvmId: string; containerRootPath: string }
   | { op: 'layer.unprepare'; path: string }
   | { op: 'layer.deactivate'; path: string }
-  | { op: 'ccg.remove'; id: string };
+  | { op: 'ccg.remove'; id: string }
+  // Process-isolated CimFS (lib/layers/cimfs.ts): the CIM volume and the overlay filter on the scratch volume.
+  | { op: 'cim.dismount'; volumeGuid: string }
+  | { op: 'overlay.detach'; volumePath: string };
 
 /**
  * The identity of what an Undo takes back. Two journals naming the same key hold the same
@@ -48,6 +51,10 @@ export function keyOf(u: Undo): string {
       return `layer.activate|${u.path.toLowerCase()}`;
     case 'ccg.remove':
       return `ccg|${u.id}`;
+    case 'cim.dismount':
+      return `cim|${u.volumeGuid.toLowerCase()}`;
+    case 'overlay.detach':
+      return `overlay|${u.volumePath.toLowerCase()}`;
   }
 }
 

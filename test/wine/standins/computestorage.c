@@ -69,3 +69,14 @@ EXPORT HRESULT WINAPI HcsSetupBaseOSLayer(PCWSTR path, HANDLE vhd, PCWSTR option
   free(a[2]);
   return hr;
 }
+
+/* The overlay filter of process-isolated CimFS (hcsshim main computestorage/attach.go). */
+EXPORT HRESULT WINAPI HcsAttachOverlayFilter(PCWSTR volume_path, PCWSTR layer_data) {
+  PCWSTR a[2] = {volume_path, layer_data};
+  return simple("HcsAttachOverlayFilter", 2, a);
+}
+
+EXPORT HRESULT WINAPI HcsDetachOverlayFilter(PCWSTR volume_path, PCWSTR layer_data) {
+  PCWSTR a[2] = {volume_path, layer_data};
+  return simple("HcsDetachOverlayFilter", 2, a);
+}

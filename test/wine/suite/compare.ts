@@ -26,6 +26,8 @@ export interface Setup {
   faults?: FaultSpec[];
   /** Windows folders (`C:\layers\x`) that must exist on both hosts. */
   dirs?: string[];
+  /** Windows files (path → content) that must exist on both hosts, in folders of `dirs`. */
+  files?: Record<string, string>;
 }
 
 export interface Side {
@@ -72,6 +74,10 @@ export async function compare(setup: Setup, scenario: (host: Host) => Promise<un
   for (const dir of setup.dirs ?? []) {
     fs.mkdirSync(dir, { recursive: true }); // wine's C: is the server's simulated C:
     fs.mkdirSync(path.join(rootA, dir[0]!, dir.slice(3)), { recursive: true });
+  }
+  for (const [file, content] of Object.entries(setup.files ?? {})) {
+    fs.writeFileSync(file, content);
+    fs.writeFileSync(path.join(rootA, file[0]!, file.slice(3)), content);
   }
   for (const u of setup.uvms ?? []) {
     await a.createUtilityVm(u);

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { allocateWindowsResources } from '../../../lib/allocate';
 import { NativeHost } from '../../../lib/host/native';
 import { SimulatedHost } from '../../../lib/host/simulated';
 import { native } from '../../../lib/native';
@@ -26,6 +27,17 @@ describe('without the HCS DLLs (wine, stand-ins removed)', () => {
     await assert.rejects(host.activateLayer('C:\\layers\\x'), { code: 'ERR_PLATFORM_UNSUPPORTED', op: 'ActivateLayer' });
     await assert.rejects(host.modifyServiceSettings({}), { code: 'ERR_PLATFORM_UNSUPPORTED' });
     await assert.rejects(async () => native().win.formatWritableLayerVhd(1), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it("CimFS calls fail as hcsshim's lazily loaded DLLs fail: 'Failed to load cimfs.dll: …', wrapped as hcsshim wraps it", async () => {
+    const host = new NativeHost();
+    const guid = '0aa549ee-f8c9-5b7e-86ac-70393f0fd498';
+    await assert.rejects(host.cimMountImage('C:\\s', '6.cim', 0, guid), (e: Error) => /^Failed to load cimfs\.dll: \S/.test(e.message));
+    await assert.rejects(host.attachOverlayFilter('C:\\', { SchemaVersion: {}, FilterType: 'UnionFS' }), { message: /^Failed to load computestorage\.dll: \S/ });
+    const rootfs = [{ type: 'CimFS', source: 'C:\\s\\7', options: ['parentLayerPaths=["C:\\\\s\\\\6"]', 'parentCimPaths=["C:\\\\s\\\\6.cim"]'] }];
+    await assert.rejects(allocateWindowsResources({ id: 'c1', spec: {}, rootfs, host }), (e: Error) =>
+      e.message.startsWith(`failed to mount container storage: mount forked layer cim: cim Mount C:\\s\\6.cim ${guid}: Failed to load cimfs.dll: `),
+    );
   });
 
   it('the rest of the package stays usable in the same process', async () => {
