@@ -32,6 +32,8 @@ import {
 import { assignedDevice } from '../hcs/documents';
 import { base, dir, volumeName } from '../host/winpath';
 import { checkSandboxPath, classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
+import { checkMountPaths } from '../mounts/destinations';
+import { checkPathCharacters } from './paths';
 import type { OciMount, OciSpec, OciWindowsDevice } from './types';
 
 const OP = 'spec.validate';
@@ -161,6 +163,7 @@ export function validateSpec(input: unknown, ctx: ValidateContext): ValidatedSpe
   const { containerType, sandboxId } = checkSandboxAnnotations(annotations);
 
   const mounts = checkMounts(own(spec, 'mounts'));
+  checkMountPaths(mounts);
   const devices = checkDevices(own(windows ?? {}, 'devices'), hypervisorIsolated);
 
   const drivers = annotations[ANNOTATION_KERNEL_DRIVERS];
@@ -216,6 +219,7 @@ function checkLayerFolders(windows: Json | undefined): string[] {
   }
   return folders.map((f, i) => {
     if (f === '') throw new InvalidSpecError(`invalid OCI spec - '${field}[${i}]' is an empty path`, { op: OP, resource: field });
+    checkPathCharacters(f, `${field}[${i}]`, InvalidSpecError, { op: OP, resource: field });
     return trimTrailingSeparators(f);
   });
 }

@@ -8,6 +8,8 @@ import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
+import { InvalidArgumentError } from '../../errors';
+import { makeStateDirectory } from '../directory';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
 import type { Host, HostStat, LayerDescriptor, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
@@ -43,6 +45,8 @@ export interface SimulatedHostOptions {
   build?: number;
   /** Where the runtime binary (and device-util.exe) lives; default `C:\ContainerPlat`. */
   toolsDirectory?: string;
+  /** How many calls `calls` keeps, the newest (default DEFAULT_MAX_CALLS; `Infinity` keeps all). */
+  maxCalls?: number;
 }
 
 /** Folder of the UVMs' own scratch disks (not created on disk: the UVM is simulated). */
@@ -81,6 +85,11 @@ function freshUvm(options: UtilityVmOptions): UvmState {
   };
 }
 
+function checkMaxCalls(n: number): number {
+  if (n === Infinity || (Number.isInteger(n) && n > 0)) return n;
+  throw new InvalidArgumentError(`maxCalls must be a positive integer or Infinity, got ${n}`, { op: 'host.create', resource: 'maxCalls' });
+}
+
 export class SimulatedHost implements Host {
   readonly kind = 'simulated' as const;
   readonly build: number;
@@ -94,9 +103,11 @@ export class SimulatedHost implements Host {
     this.root = nodePath.resolve(options.root);
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
+    if (options.stateDir !== undefined) makeStateDirectory(options.stateDir);
     const persisted = options.stateDir === undefined ? undefined : persistence(options.stateDir);
     this.save = () => persisted?.save(this.core.state);
     this.core = new SimCore(persisted?.loaded ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, async () => this.save());
+    if (options.maxCalls !== undefined) this.core.log.limit(checkMaxCalls(options.maxCalls));
   }
 
   // ---- observables ----

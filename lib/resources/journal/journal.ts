@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { JournalError } from '../../errors';
+import { makeDirectory } from '../../host/directory';
 import { currentOwner, type Owner } from './owner';
 import type { Undo } from './undo';
 
@@ -64,7 +65,7 @@ export class Journal {
     const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
     const path = nodePath.join(dir, `${hash}-${owner.pid}-${randomBytes(4).toString('hex')}${JOURNAL_SUFFIX}`);
     try {
-      await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      makeDirectory(dir, 0o700);
       const fd = await fs.promises.open(path, 'wx', 0o600);
       const j = new Journal(path, id, fd);
       await j.#append({ t: 'owner', v: 1, id, ...owner, at: Date.now() }, true);
