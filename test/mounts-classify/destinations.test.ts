@@ -59,15 +59,16 @@ describe('mount destinations and pipe sources (issue 15.8)', () => {
   });
 
   it('what the reference and hcsshim tests use is accepted', () => {
-    const ok = [
-      { source: 'C:\\data\\rw', destination: 'C:\\rw' },
-      { source: 'C:\\data\\cfg\\app.json', destination: 'C:\\app\\app.json' },
-      { source: '\\\\.\\pipe\\foo', destination: '\\\\.\\pipe\\bar' },
-      { source: '\\\\.\\pipe\\hostPipe', destination: '\\\\.\\pipe\\containerPipe' },
-      { source: 'sandbox:///a/b', destination: 'C:\\sb' },
-      { source: 'C:\\x', destination: 'D:/data/x' },
-      { source: 'C:\\y', destination: 'C:\\a\\..\\b' },
+    const pairs = [
+      ['C:\\data\\rw', 'C:\\rw'],
+      ['C:\\data\\cfg\\app.json', 'C:\\app\\app.json'],
+      ['\\\\.\\pipe\\foo', '\\\\.\\pipe\\bar'],
+      ['\\\\.\\pipe\\hostPipe', '\\\\.\\pipe\\containerPipe'],
+      ['sandbox:///a/b', 'C:\\sb'],
+      ['C:\\x', 'D:/data/x'],
+      ['C:\\y', 'C:\\a\\..\\b'],
     ];
+    const ok = pairs.map(([source, destination]) => ({ source, destination }));
     assert.equal(outcome(ok), undefined);
   });
 });

@@ -10,6 +10,7 @@
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { secretReplacer } from '../../credentials/redact';
 import type { HostState } from './state';
 
 const STATE_FILE = 'host-state.json';
@@ -33,7 +34,8 @@ export function persistence(stateDir: string): Persistence {
   return {
     loaded,
     save(state) {
-      fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+      // The model keeps CCG instances' specs in memory only (lib/credentials/redact.ts).
+      fs.writeFileSync(tmp, JSON.stringify(state, secretReplacer), { mode: 0o600 });
       fs.renameSync(tmp, file);
     },
   };
