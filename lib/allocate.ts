@@ -14,6 +14,7 @@ import { AbortedError, errorFor, InvalidSpecError, ReleaseError, asWcowError, ty
 import { DEVICE_UTIL_NAME, WCOW_ROOT_IN_UVM_FMT } from './hcs/constants';
 import { assignedDevice, ccgPropertyQuery, mappedPipeAdd, storage, type LayerSpec } from './hcs/documents';
 import type { ContainerCredentialGuardState, ContainerDocument, Device, MappedDirectory } from './hcs/schema';
+import { abortableHost, withAbortSignal } from './host/abort';
 import type { Host, UtilityVm } from './host/types';
 import { clean, join } from './host/winpath';
 import { setupCredentialGuard } from './credentials';
@@ -69,7 +70,10 @@ export interface AllocateOptions {
   isSandbox?: boolean;
   /** Requested schema version (process isolation only; a UVM always means 2.1). */
   schemaVersion?: SchemaVersionRequest;
-  /** Aborts between steps with ERR_ABORTED; what was acquired is released. */
+  /**
+   * Aborts with ERR_ABORTED before the next host call (calls in flight are cancelled where
+   * HCS can cancel them); what was acquired is released.
+   */
   signal?: AbortSignal;
   /** A pino-compatible logger: every step and host call is logged (debug; failures warn). */
   logger?: Logger;
@@ -216,11 +220,11 @@ function validate(o: PlanOptions): Context {
  */
 export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
   const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
-  return withTraceContext(trace, () => journalScope(o.journal !== undefined, async (bindJournal) => {
+  return withTraceContext(trace, () => withAbortSignal(o.signal, () => journalScope(o.journal !== undefined, async (bindJournal) => {
     const signal = o.signal;
     if (signal?.aborted) throw aborted('validate', signal.reason);
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
-    const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: journalHost(traceHost(o.host)) }), callerHost: o.host }));
+    const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: abortableHost(journalHost(traceHost(o.host))) }), callerHost: o.host }));
     const { host, state, validated } = c;
     const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
 
@@ -323,7 +327,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       reservation.drop();
       throw failed;
     }
-  }));
+  })));
 }
 
 /** CreateContainer's deferred ReleaseResources(all=true) after a failed step. */

@@ -4,6 +4,8 @@
 // hcsshim v0.11.4's wording so that a search for an error finds both.
 
 /** The error document HCS returns with a failing operation (hcs/errors.go). */
+import { redact, redactText } from './credentials/redact';
+
 export interface HcsErrorEvent {
   Message?: string;
   StackTrace?: string;
@@ -69,14 +71,15 @@ export class WcowError extends Error {
   readonly exitCode?: number;
   readonly rollbackErrors?: readonly WcowError[];
 
+  /** Message and result document are redacted (lib/credentials/redact.ts): errors leave the engine. */
   constructor(code: WcowErrorCode, message: string, details: WcowErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(redactText(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = code;
     if (details.op !== undefined) this.op = details.op;
     if (details.resource !== undefined) this.resource = details.resource;
     if (details.hresult !== undefined) this.hresult = details.hresult;
-    if (details.result !== undefined) this.result = details.result;
+    if (details.result !== undefined) this.result = redact(details.result) as HcsResultDocument;
     if (details.errno !== undefined) this.errno = details.errno;
     if (details.exitCode !== undefined) this.exitCode = details.exitCode;
     if (details.rollbackErrors !== undefined) this.rollbackErrors = details.rollbackErrors;

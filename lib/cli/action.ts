@@ -1,7 +1,9 @@
 // The frame every command runs in: one result printed either as text or as one
 // JSON document, failures reported with their exit code (exit.ts). Commands
-// return what to print; none of them writes to the terminal or exits itself.
+// return what to print; none of them writes to the terminal or exits itself. Everything
+// printed goes through the credential-spec redaction (lib/credentials/redact.ts).
 
+import { redactText, secretReplacer } from '../credentials/redact';
 import { ExitCode, reportError } from './exit';
 import { Progress } from './progress';
 
@@ -37,26 +39,29 @@ export function action<A extends unknown[], O extends JsonOption>(
       json,
       progress,
       note: (text) => {
-        if (!json) process.stderr.write(text.endsWith('\n') ? text : text + '\n');
+        if (!json) process.stderr.write(redactText(text.endsWith('\n') ? text : text + '\n'));
       },
     };
     try {
       const out = await run(io, options, ...args);
       progress.stop();
-      process.stdout.write(json ? JSON.stringify(out.json, jsonReplacer, 2) + '\n' : out.text);
+      process.stdout.write(json ? JSON.stringify(out.json, jsonReplacer, 2) + '\n' : redactText(out.text));
       process.exitCode = ExitCode.OK;
     } catch (err) {
       progress.stop();
       process.exitCode = reportError(err, json, {
-        stdout: (t) => process.stdout.write(t),
-        stderr: (t) => process.stderr.write(t),
+        stdout: (t) => process.stdout.write(redactText(t)),
+        stderr: (t) => process.stderr.write(redactText(t)),
       });
     }
   };
 }
 
-/** bigint (VHDX sizes, sandbox sizes) as a JSON number when exact, else a string. */
-function jsonReplacer(_key: string, value: unknown): unknown {
+/**
+ * bigint (VHDX sizes, sandbox sizes) as a JSON number when exact, else a string; credential
+ * specs redacted (the container document, the spec and the host calls all carry them).
+ */
+function jsonReplacer(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-  return value;
+  return typeof value === 'string' ? redactText(secretReplacer(key, value) as string) : secretReplacer(key, value);
 }

@@ -2,7 +2,7 @@
 // through golang.org/x/sys/windows EscapeArg, joined by spaces (internal/cmd/cmd.go:100-106;
 // mounts.md §3.2 step 3). EscapeArg quotes for CommandLineToArgvW only: cmd.exe
 // metacharacters pass through unescaped, which is why `cmd /c mkdir P & dir P`
-// works and why sandbox paths are screened in lib/spec (DESIGN difference 6).
+// works and why sandbox paths are screened in lib/mounts/classify.ts (DESIGN differences 6, 10).
 
 /**
  * windows.EscapeArg: `""` for an empty argument; an argument with a space or tab is

@@ -3,7 +3,7 @@
 // Nothing here touches a host; lib/spec validates with these functions and the
 // mount setup code acts on their results.
 
-import { InvalidMountError } from '../errors';
+import { InvalidMountError, type WcowErrorDetails } from '../errors';
 import {
   EVD_PREFIX,
   MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK,
@@ -82,7 +82,7 @@ export function isReadOnlyMount(options: readonly string[] | undefined): boolean
 /**
  * convertToWCOWSandboxMountPath: `filepath.Join("C:\SandboxMounts", TrimPrefix(src, "sandbox://"))`
  * (mounts.md §3.2 table). Like hcsshim this can climb out of the root with `..`;
- * lib/spec rejects such sources before anything runs (DESIGN difference 6).
+ * lib/spec rejects such sources before anything runs (checkSandboxPath).
  */
 export function sandboxMountPath(source: string): string {
   const rest = source.startsWith(SANDBOX_MOUNT_PREFIX) ? source.slice(SANDBOX_MOUNT_PREFIX.length) : source;
@@ -123,4 +123,46 @@ export function containerPipeMapping(
     containerPipeName: trim(mount.destination),
     hostPath: hypervisorIsolated ? VSMB_IPC_PREFIX + trim(mount.source) : mount.source,
   };
+}
+
+/** cmd.exe metacharacters, and control characters (a line break ends the command). */
+const CMD_METACHARACTERS = /[&|<>^%"!()\x00-\x1f]/;
+/**
+ * What a sandbox path may hold: ASCII letters and digits, `-_.`, path separators, and
+ * blanks (EscapeArg quotes a path with a blank, and inside quotes cmd.exe splits nothing).
+ * ASCII only: Windows' best-fit code-page mapping turns some other letters into `"`.
+ */
+const SANDBOX_PATH_CHARACTER = /^[A-Za-z0-9\-_. /\\]$/;
+
+/**
+ * hcsshim runs `cmd /c mkdir P & dir P` in the UVM as SYSTEM with the joined path,
+ * escaped only for CommandLineToArgvW (mounts.md §3.2, vector V12): `..` reaches any
+ * directory of the UVM, metacharacters inject commands, and the built-ins split their
+ * arguments at `;` `,` `=` too, so `x;C:\Windows\evil` creates a second directory
+ * anywhere. We refuse the climb (DESIGN difference 6) and every character outside an
+ * allow-list (DESIGN difference 10).
+ */
+export function checkSandboxPath(m: OciMount, sandboxPath: string, details: WcowErrorDetails): void {
+  const inside = sandboxPath === WCOW_SANDBOX_MOUNT_PATH || sandboxPath.startsWith(WCOW_SANDBOX_MOUNT_PATH + '\\');
+  if (!inside) {
+    throw new InvalidMountError(
+      `invalid OCI spec - sandbox mount ${formatMount(m)} resolves to ${sandboxPath}, outside ${WCOW_SANDBOX_MOUNT_PATH}: sandbox mounts may not leave their root in the utility VM`,
+      details,
+    );
+  }
+  const rest = m.source.slice(SANDBOX_MOUNT_PREFIX.length);
+  const meta = CMD_METACHARACTERS.exec(rest);
+  if (meta) {
+    throw new InvalidMountError(
+      `invalid OCI spec - sandbox mount ${formatMount(m)} contains ${JSON.stringify(meta[0])}: the path is passed to cmd.exe in the utility VM, where that character is a command metacharacter`,
+      details,
+    );
+  }
+  const other = [...rest].find((c) => !SANDBOX_PATH_CHARACTER.test(c));
+  if (other !== undefined) {
+    throw new InvalidMountError(
+      `invalid OCI spec - sandbox mount ${formatMount(m)} contains ${JSON.stringify(other)}: the path is passed to cmd.exe in the utility VM, which splits or rewrites it there; a sandbox path may hold only ASCII letters, digits, blanks, '-', '_', '.' and path separators`,
+      details,
+    );
+  }
 }

@@ -29,11 +29,12 @@ import {
   MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK,
   MOUNT_TYPE_PHYSICAL_DISK,
   MOUNT_TYPE_VIRTUAL_DISK,
-  WCOW_SANDBOX_MOUNT_PATH,
 } from '../hcs/constants';
 import { assignedDevice } from '../hcs/documents';
 import { base, dir, volumeName } from '../host/winpath';
-import { classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
+import { checkSandboxPath, classifyMount, formatMount, isReadOnlyMount, type MountClass } from '../mounts/classify';
+import { checkMountPaths } from '../mounts/destinations';
+import { checkPathCharacters } from './paths';
 import { checkSpecKeys, type SpecWarning } from './strict';
 import type { OciMount, OciSpec, OciWindowsDevice } from './types';
 import { normalizeSpec } from './normalize';
@@ -174,6 +175,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
   const { containerType, sandboxId } = checkSandboxAnnotations(annotations);
 
   const mounts = checkMounts(own(spec, 'mounts'));
+  checkMountPaths(mounts);
   const devices = checkDevices(own(windows ?? {}, 'devices'), hypervisorIsolated);
 
   const drivers = annotations[ANNOTATION_KERNEL_DRIVERS];
@@ -234,6 +236,7 @@ function checkFolderList(folders: string[]): string[] {
   }
   return folders.map((f, i) => {
     if (f === '') throw new InvalidSpecError(`invalid OCI spec - '${field}[${i}]' is an empty path`, { op: OP, resource: field });
+    checkPathCharacters(f, `${field}[${i}]`, InvalidSpecError, { op: OP, resource: field });
     return trimTrailingSeparators(f);
   });
 }
@@ -404,32 +407,6 @@ function checkMount(raw: unknown, field: string): ValidatedMount {
   }
   if (classification.kind === 'sandbox') checkSandboxPath(m, classification.sandboxPath, details);
   return { destination, type, source, options, readOnly: isReadOnlyMount(options), classification };
-}
-
-/** cmd.exe metacharacters, and control characters (a line break ends the command). */
-const CMD_METACHARACTERS = /[&|<>^%"\x00-\x1f]/;
-
-/**
- * hcsshim runs `cmd /c mkdir P & dir P` in the UVM as SYSTEM with the joined path,
- * escaped only for CommandLineToArgvW (mounts.md §3.2, vector V12): `..` reaches
- * any directory of the UVM and metacharacters inject commands. We refuse both
- * (DESIGN difference 6).
- */
-function checkSandboxPath(m: OciMount, sandboxPath: string, details: WcowErrorDetails): void {
-  const inside = sandboxPath === WCOW_SANDBOX_MOUNT_PATH || sandboxPath.startsWith(WCOW_SANDBOX_MOUNT_PATH + '\\');
-  if (!inside) {
-    throw new InvalidMountError(
-      `invalid OCI spec - sandbox mount ${formatMount(m)} resolves to ${sandboxPath}, outside ${WCOW_SANDBOX_MOUNT_PATH}: sandbox mounts may not leave their root in the utility VM`,
-      details,
-    );
-  }
-  const meta = CMD_METACHARACTERS.exec(m.source);
-  if (meta) {
-    throw new InvalidMountError(
-      `invalid OCI spec - sandbox mount ${formatMount(m)} contains ${JSON.stringify(meta[0])}: the path is passed to cmd.exe in the utility VM, where that character is a command metacharacter`,
-      details,
-    );
-  }
 }
 
 // ---------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 // receives, is published on Node's diagnostics_channel as a tracing channel
 // (`tracing:wcow-resources:step:start|end|asyncStart|asyncEnd|error`), and
 // optionally logged to a pino-compatible logger. With no subscriber and no
-// logger a step costs one branch: nothing is allocated.
+// logger a step costs one branch: nothing is allocated. What is published or logged
+// carries no credential spec (lib/credentials/redact.ts).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
+import { redact } from '../credentials/redact';
 import type { Host, UtilityVm } from '../host/types';
 
 export const STEP_CHANNEL = 'wcow-resources:step';
@@ -62,19 +64,24 @@ export function traceStep<T>(step: string, kind: StepContext['kind'], fn: () => 
   const ctx: StepContext = { step, kind, startedAt: performance.now() };
   if (options?.containerId !== undefined) ctx.containerId = options.containerId;
   if (target !== undefined) ctx.target = target;
-  const timed = async (): Promise<T> => {
+  // Subscribers get a redacted copy of the result as `ctx.result` (lib/credentials/redact:
+  // validate's result holds the spec, HcsGetServiceProperties lists every instance's); the
+  // caller gets the value itself.
+  let value: T;
+  const timed = async (): Promise<unknown> => {
     try {
-      const value = await fn();
+      value = await fn();
       ctx.durationMs = performance.now() - (ctx.startedAt as number);
-      logger?.debug({ ...ctx }, `${step} done`);
-      return value;
+      logger?.debug(redact({ ...ctx }) as object, `${step} done`);
+      return redact(value);
     } catch (err) {
       ctx.durationMs = performance.now() - (ctx.startedAt as number);
-      logger?.warn({ ...ctx, err }, `${step} failed`);
+      // Errors are redacted where they are made (WcowError).
+      logger?.warn({ ...(redact({ ...ctx }) as object), err }, `${step} failed`);
       throw err;
     }
   };
-  return channel.tracePromise(timed, ctx);
+  return channel.tracePromise(timed, ctx).then(() => value);
 }
 
 /** Subscribe to every step; returns the unsubscribe function. */

@@ -15,6 +15,7 @@ import {
   type LayerSpec,
 } from '../hcs/documents';
 import type { HvSocketServiceConfig, ModifySettingRequest, VirtualSmbShareOptions } from '../hcs/schema';
+import { abortableUtilityVm } from '../host/abort';
 import type { ExecResult, Host, UtilityVm } from '../host/types';
 import { journalUtilityVm } from '../resources/journal/decorate';
 import { traceUtilityVm } from '../trace';
@@ -43,7 +44,8 @@ export class UvmState implements UvmBackend {
   readonly uvm: UtilityVm;
   readonly host: Host;
   /**
-   * The calls go through a traced and journaled view of the UVM (lib/trace, lib/resources/journal:
+   * The calls go through a traced, journaled and abortable view of the UVM (lib/trace,
+   * lib/resources/journal, lib/host/abort:
    * one per UVM, made here); each call is journaled for the container whose scope it runs in.
    */
   readonly #calls: UtilityVm;
@@ -57,7 +59,7 @@ export class UvmState implements UvmBackend {
     this.id = uvm.id;
     this.uvm = uvm;
     this.host = host;
-    this.#calls = journalUtilityVm(traceUtilityVm(uvm));
+    this.#calls = abortableUtilityVm(journalUtilityVm(traceUtilityVm(uvm)));
     this.#scsi = new ScsiManager(this);
     this.#vsmb = new VsmbManager(this, () => uvm.noWritableFileShares);
     this.#vpci = new VpciManager(this);

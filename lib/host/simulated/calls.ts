@@ -71,9 +71,31 @@ export function wireCopy<T>(doc: T): T {
   return doc === undefined ? doc : (JSON.parse(JSON.stringify(doc)) as T);
 }
 
+/**
+ * How many calls the log keeps by default (SimulatedHost `maxCalls`): one allocation and
+ * release of a large spec is a few hundred calls, so this holds dozens of cycles while a
+ * long-running process stays at a few MiB.
+ */
+export const DEFAULT_MAX_CALLS = 10_000;
+
 export class CallLog {
+  /** The last `maxCalls` calls received, oldest first. */
   readonly calls: SimulatedCall[] = [];
   private faults: Fault[] = [];
+
+  constructor(private maxCalls = DEFAULT_MAX_CALLS) {}
+
+  /** Keep only the last `max` calls from now on (a positive integer, or Infinity). */
+  limit(max: number): void {
+    this.maxCalls = max;
+    this.trim();
+  }
+
+  private trim(): void {
+    const excess = this.calls.length - this.maxCalls;
+    if (excess === 1) this.calls.shift();
+    else if (excess > 1) this.calls.splice(0, excess);
+  }
 
   /**
    * Record a call and decide now, in call order, whether a fault fires on it —
@@ -85,6 +107,7 @@ export class CallLog {
     if (document !== undefined) call.document = wireCopy(document);
     if (args !== undefined) call.args = structuredClone(args);
     this.calls.push(call);
+    this.trim();
     for (const f of this.faults) {
       if (f.spec.api !== '*' && f.spec.api !== api) continue;
       if (f.spec.match && !f.spec.match(call)) continue;

@@ -3,8 +3,12 @@
 // mounts.md §3.2 step 3, layers-scratch-ccg-devices.md §5.2/§6.2):
 // - a process's argv: CommandLineToArgvW rules;
 // - `cmd /c <rest>`: cmd.exe takes <rest> verbatim and splits it into commands at
-//   unquoted `&`, `&&`, `||` (so a `&` in an unquoted path is a command separator —
-//   the injection surface of mounts.md §3.2).
+//   unquoted `&`, `&&`, `||`, `|` (so a `&` in an unquoted path is a command separator —
+//   the injection surface of mounts.md §3.2);
+// - the arguments of cmd.exe's built-ins (mkdir, dir): cmd.exe splits them itself, at
+//   blanks and at `;` `,` `=` outside quotes, so `mkdir a;b` makes two directories (the
+//   separators that DESIGN difference 10 keeps out of sandbox paths). External programs
+//   (pnputil) get their text as is and parse it with CommandLineToArgvW.
 
 export interface Arg {
   value: string;
@@ -75,7 +79,7 @@ export function commandLineToArgv(line: string): Arg[] {
   }
 }
 
-export type Chain = '&' | '&&' | '||';
+export type Chain = '&' | '&&' | '||' | '|';
 
 export interface CmdCommand {
   /** How this command joins the previous one (`&` for the first). */
@@ -83,7 +87,10 @@ export interface CmdCommand {
   text: string;
 }
 
-/** cmd.exe's split of a `/c` command string into commands (outside quotes; `^` escapes). */
+/**
+ * cmd.exe's split of a `/c` command string into commands (outside quotes; `^` escapes).
+ * A pipe `a | b` runs both (b reads a's output, which nothing here uses).
+ */
 export function splitCmdCommands(rest: string): CmdCommand[] {
   const out: CmdCommand[] = [];
   let chain: Chain = '&';
@@ -97,15 +104,39 @@ export function splitCmdCommands(rest: string): CmdCommand[] {
       continue;
     }
     const pair = rest.slice(i, i + 2);
-    if (!quoted && (c === '&' || pair === '||')) {
+    if (!quoted && (c === '&' || c === '|')) {
       out.push({ chain, text: text.trim() });
-      chain = pair === '&&' ? '&&' : pair === '||' ? '||' : '&';
-      if (chain !== '&') i++;
+      chain = (pair === '&&' || pair === '||' ? pair : c) as Chain;
+      if (chain.length === 2) i++;
       text = '';
       continue;
     }
     text += c;
   }
   out.push({ chain, text: text.trim() });
+  return out;
+}
+
+function isCmdDelimiter(c: string): boolean {
+  return isBlank(c) || c === ';' || c === ',' || c === '=';
+}
+
+/** The arguments cmd.exe's built-ins see in one command: split at unquoted blanks, `;`, `,`, `=`; quotes removed. */
+export function cmdArguments(text: string): string[] {
+  const out: string[] = [];
+  let word: string | undefined;
+  let quoted = false;
+  for (const c of text) {
+    if (c === '"') {
+      quoted = !quoted;
+      word ??= '';
+    } else if (!quoted && isCmdDelimiter(c)) {
+      if (word !== undefined) out.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== undefined) out.push(word);
   return out;
 }

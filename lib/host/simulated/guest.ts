@@ -26,7 +26,7 @@ import { ERROR_FILE_NOT_FOUND_HR, E_INVALIDARG } from '../../hcs/errors';
 import type { GuestModificationRequest, WcowCombinedLayers, WcowMappedVirtualDisk } from '../../hcs/schema';
 import type { ExecResult } from '../types';
 import { base, clean, dir, join } from '../winpath';
-import { commandLineToArgv, splitCmdCommands } from './cmdline';
+import { cmdArguments, commandLineToArgv, splitCmdCommands } from './cmdline';
 import type { Commit } from './devices';
 import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR } from '../../hcs/errors';
 import { Rejection } from './failure';
@@ -208,12 +208,13 @@ export function defaultLocationPath(deviceInstancePath: string, fn: number): str
 async function prepareCmd(host: ProcessHost, uvm: UvmState, rest: string): Promise<Process> {
   const steps: { chain: string; run: Process }[] = [];
   for (const { chain, text } of splitCmdCommands(rest)) {
-    const words = commandLineToArgv(text).map((a) => a.value);
+    // Built-ins split their arguments the cmd.exe way; a program gets CommandLineToArgvW's.
+    const words = cmdArguments(text);
     const verb = (words[0] ?? '').toLowerCase();
     let run: Process;
-    if ((verb === 'mkdir' || verb === 'md') && words.length === 2) run = mkdir(uvm, words[1]!);
-    else if (verb === 'dir' && words.length === 2) run = dirCommand(uvm, words[1]!);
-    else if (sameText(words[0] ?? '', PNPUTIL_PATH)) run = await pnputil(host, uvm, words.slice(1));
+    if ((verb === 'mkdir' || verb === 'md') && words.length >= 2) run = each(words.slice(1), (p) => mkdir(uvm, p));
+    else if (verb === 'dir' && words.length >= 2) run = each(words.slice(1), (p) => dirCommand(uvm, p));
+    else if (sameText(words[0] ?? '', PNPUTIL_PATH)) run = await pnputil(host, uvm, commandLineToArgv(text).slice(1).map((a) => a.value));
     else {
       const name = words[0] ?? '';
       run = () => result(1, '', `'${name}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n`);
@@ -231,6 +232,22 @@ async function prepareCmd(host: ProcessHost, uvm: UvmState, rest: string): Promi
       stderr += last.stderr;
     }
     return result(last.exitCode, stdout, stderr);
+  };
+}
+
+/** A built-in given several arguments handles each; it fails when any of them failed. */
+function each(args: readonly string[], one: (arg: string) => Process): Process {
+  return () => {
+    let exitCode = 0;
+    let stdout = '';
+    let stderr = '';
+    for (const a of args) {
+      const r = one(a)();
+      if (r.exitCode !== 0) exitCode = r.exitCode;
+      stdout += r.stdout;
+      stderr += r.stderr;
+    }
+    return result(exitCode, stdout, stderr);
   };
 }
 

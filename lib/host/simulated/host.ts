@@ -6,8 +6,9 @@
 
 import * as nodePath from 'node:path';
 import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
-import { InvalidArgumentError } from '../../errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
+import { InvalidArgumentError } from '../../errors';
+import { makeStateDirectory } from '../directory';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
 import type { Host, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
@@ -48,6 +49,8 @@ export interface SimulatedHostOptions {
   build?: number;
   /** Where the runtime binary (and device-util.exe) lives; default `C:\ContainerPlat`. */
   toolsDirectory?: string;
+  /** How many calls `calls` keeps, the newest (default DEFAULT_MAX_CALLS; `Infinity` keeps all). */
+  maxCalls?: number;
 }
 
 /** Folder of the UVMs' own scratch disks (not created on disk: the UVM is simulated). */
@@ -86,6 +89,11 @@ function freshUvm(options: UtilityVmOptions): UvmState {
   };
 }
 
+function checkMaxCalls(n: number): number {
+  if (n === Infinity || (Number.isInteger(n) && n > 0)) return n;
+  throw new InvalidArgumentError(`maxCalls must be a positive integer or Infinity, got ${n}`, { op: 'host.create', resource: 'maxCalls' });
+}
+
 export class SimulatedHost implements Host {
   readonly kind = 'simulated' as const;
   readonly build: number;
@@ -100,8 +108,10 @@ export class SimulatedHost implements Host {
     this.build = options.build ?? 20348;
     this.toolsDirectory = options.toolsDirectory ?? 'C:\\ContainerPlat';
     this.stateDir = options.stateDir === false ? undefined : nodePath.resolve(options.stateDir ?? `${this.root}.state`);
+    if (this.stateDir !== undefined) makeStateDirectory(this.stateDir);
     const store = this.stateDir === undefined ? undefined : new StateStore(this.stateDir);
     this.core = new SimCore(store?.changed() ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, store);
+    if (options.maxCalls !== undefined) this.core.log.limit(checkMaxCalls(options.maxCalls));
   }
 
   // ---- observables ----

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { lock, lockSync, type HeldLock } from '../../resources/journal/lock';
 import { parseHostState, type HostState } from './state';
+import { secretReplacer } from '../../credentials/redact';
 
 const STATE_FILE = 'host-state.json';
 const LOCK_FILE = 'host-state.lock';
@@ -34,8 +35,7 @@ export class StateStore {
   #seen: string | undefined;
 
   constructor(stateDir: string) {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.#file = nodePath.join(stateDir, STATE_FILE);
+        this.#file = nodePath.join(stateDir, STATE_FILE);
     this.#tmp = nodePath.join(stateDir, `${STATE_FILE}.${process.pid}.tmp`);
     this.#lock = nodePath.join(stateDir, LOCK_FILE);
   }
@@ -63,7 +63,7 @@ export class StateStore {
 
   save(state: HostState): void {
     const version = randomBytes(8).toString('hex');
-    fs.writeFileSync(this.#tmp, `{"version":"${version}",${JSON.stringify(state).slice(1)}`, { mode: 0o600 });
+    fs.writeFileSync(this.#tmp, `{"version":"${version}",${JSON.stringify(state, secretReplacer).slice(1)}`, { mode: 0o600 });
     fs.renameSync(this.#tmp, this.#file);
     this.#seen = version;
   }

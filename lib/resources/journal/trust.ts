@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { JournalError } from '../../errors';
+import { makeDirectory } from '../../host/directory';
 import type { Host } from '../../host/types';
 
 const POSIX = process.platform !== 'win32';
@@ -19,7 +20,7 @@ function mode(m: number): string {
  * mode bits here; its ACLs are the caller's to set.
  */
 export function checkDirectory(dir: string, create: boolean): void {
-  if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (create) makeDirectory(dir, 0o700);
   const st = fs.lstatSync(dir);
   const refuse = (why: string): never => {
     throw new JournalError(`journal directory ${dir} ${why}; it must be a directory owned by this user, mode 0700`, { op: 'journal.trust', resource: dir });
