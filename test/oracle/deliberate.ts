@@ -1,0 +1,164 @@
+// DESIGN.md's deliberate differences from hcsshim v0.11.4, as the runner accepts
+// them. A scenario declares the differences it must show; the judge then
+// explains every mismatch between hcsshim's run and ours by one of them, and
+// fails the scenario when a mismatch is explained by none, or a declared
+// difference explains nothing:
+// - refusals before the first side effect (1 validation, 6/10 sandbox paths,
+//   7 empty LayerFolders, 9 host preflight): ours fails its allocation with no
+//   call at all where hcsshim made calls (and rolled them back, or for 6/10 succeeded);
+// - releases hcsshim skips (2 the layers after a failed closer, 3 single-file shares,
+//   4 the device-util share and earlier devices, 5 a CCG instance whose query
+//   failed): hcsshim's calls of the step are a subsequence of ours, and each extra
+//   call of ours is a release the difference names.
+// Where a difference was accepted, our final state must hold nothing hcsshim's does
+// not (we release more, never less).
+
+import { callText } from './diff';
+import { TOOLS_DIRECTORY, type Scenario } from './scenario';
+import type { Call, Run, StepRun } from './sides';
+
+export const DIFFERENCE_TITLES: Record<number, string> = {
+  1: 'whole spec validated before the first side effect',
+  2: 'release runs to the end, layers included',
+  3: 'single-file VSMB shares are released',
+  4: 'a failed device assignment releases the tool share and earlier devices',
+  5: 'a CCG instance whose query fails is removed',
+  6: 'sandbox:// paths escaping C:\\SandboxMounts are rejected',
+  7: 'empty LayerFolders is an error',
+  8: 'crash journal and recover()',
+  9: 'host preflight before the first side effect',
+  10: 'sandbox:// paths are allow-listed',
+};
+
+const REFUSALS = [1, 6, 7, 9, 10];
+
+export interface Verdict {
+  ok: boolean;
+  accepted: number[];
+  problems: string[];
+}
+
+interface Doc {
+  ResourcePath?: string;
+  RequestType?: string;
+  Settings?: { Name?: string; Path?: string; AllowedFiles?: string[]; Operation?: string };
+  ResourceType?: string;
+  Operation?: string;
+}
+
+function doc(c: Call): Doc {
+  return c.document === undefined ? {} : (JSON.parse(c.document) as Doc);
+}
+
+/** What a run's calls told about VSMB shares: name → host path, and which are file shares. */
+function shares(run: Run): Map<string, { path: string; file: boolean }> {
+  const m = new Map<string, { path: string; file: boolean }>();
+  for (const st of run.steps) {
+    for (const c of st.calls) {
+      const d = doc(c);
+      if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares' && d.RequestType === 'Add' && d.Settings?.Name !== undefined) {
+        m.set(d.Settings.Name, { path: d.Settings.Path ?? '', file: (d.Settings.AllowedFiles?.length ?? 0) > 0 });
+      }
+    }
+  }
+  return m;
+}
+
+/** Which release difference an extra call of ours is, if any. */
+function releaseDifference(c: Call, fileShares: Map<string, { path: string; file: boolean }>): number | undefined {
+  const d = doc(c);
+  if (c.api === 'HcsModifyServiceSettings') return JSON.stringify(d).includes('"RemoveInstance"') ? 5 : undefined;
+  if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') {
+    const share = fileShares.get(d.Settings?.Name ?? '');
+    if (share?.file === true && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 3;
+    if (share?.path.toLowerCase() === TOOLS_DIRECTORY.toLowerCase() && d.RequestType === 'Remove') return 4;
+    return d.RequestType === 'Remove' ? 2 : undefined;
+  }
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return 4;
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/HvSocket/') === true) return 5;
+  if (d.RequestType === 'Remove' || c.api === 'UnprepareLayer' || c.api === 'DeactivateLayer') return 2;
+  return undefined;
+}
+
+/** Indexes of ours' calls that are not matched by hcsshim's, when hcsshim's are a subsequence of ours. */
+function extras(theirs: readonly Call[], ours: readonly Call[]): number[] | undefined {
+  const same = (a: Call, b: Call): boolean => callText(a) === callText(b);
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < ours.length; i++) {
+    if (j < theirs.length && same(theirs[j]!, ours[i]!)) j++;
+    else out.push(i);
+  }
+  return j === theirs.length ? out : undefined;
+}
+
+/** Every array element and scalar of `small` is in `big`: ours holds nothing hcsshim does not. */
+function within(small: unknown, big: unknown, at: string, problems: string[]): void {
+  if (Array.isArray(small) && Array.isArray(big)) {
+    const texts = new Set(big.map((x) => JSON.stringify(x)));
+    for (const x of small) if (!texts.has(JSON.stringify(x))) problems.push(`snapshot ${at}: ours holds ${JSON.stringify(x)}, hcsshim does not`);
+  } else if (small !== null && big !== null && typeof small === 'object' && typeof big === 'object') {
+    for (const [k, v] of Object.entries(small)) within(v, (big as Record<string, unknown>)[k], at === '' ? k : `${at}.${k}`, problems);
+  } else if (JSON.stringify(small) !== JSON.stringify(big)) {
+    problems.push(`snapshot ${at}: hcsshim ${JSON.stringify(big)}, ours ${JSON.stringify(small)}`);
+  }
+}
+
+export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[], compare: (a: Run, b: Run) => string[]): Verdict {
+  const declared = new Set(s.differences ?? []);
+  if (differences.length === 0) {
+    return declared.size === 0 ? { ok: true, accepted: [], problems: [] } : { ok: false, accepted: [], problems: [`declared DESIGN ${[...declared].join(', ')} but the runs are equal`] };
+  }
+  const shown = new Set<number>();
+  const problems: string[] = [];
+  const fileShares = new Map([...shares(theirs), ...shares(ours)]);
+  // hcsshim's run as the package is meant to differ from it: each explained step replaced by ours.
+  const expected: Run = structuredClone(theirs);
+  expected.steps = [];
+  const byContainer = (run: Run, st: StepRun): StepRun | undefined => run.steps.find((x) => x.op === st.op && x.container === st.container);
+  for (const st of theirs.steps) {
+    const mine = byContainer(ours, st);
+    const result = theirs.containers[st.container]!;
+    const ourResult = ours.containers[st.container]!;
+    if (mine === undefined) {
+      // We refused the allocation, so there is nothing to release.
+      if (st.op === 'release' && ourResult.allocateError !== null && result.allocateError === null) continue;
+      expected.steps.push(st);
+      continue;
+    }
+    if (st.op === 'allocate' && ourResult.allocateError !== null && mine.calls.length === 0 && st.calls.length > 0) {
+      const refusal = REFUSALS.filter((d) => declared.has(d));
+      if (refusal.length === 1) {
+        shown.add(refusal[0]!);
+        expected.steps.push(mine);
+        Object.assign(expected.containers[st.container]!, { ...ourResult });
+        continue;
+      }
+    }
+    const extra = extras(st.calls, mine.calls);
+    if (extra !== undefined && extra.length > 0) {
+      const kinds = extra.map((i) => releaseDifference(mine.calls[i]!, fileShares));
+      // 2 only where hcsshim's release (or rollback) reported a failure and stopped.
+      const stopped = (st.op === 'release' ? result.releaseError : result.allocateError) !== null;
+      const ok = kinds.every((k) => k !== undefined && declared.has(k) && (k !== 2 || stopped));
+      if (ok) {
+        for (const k of kinds) shown.add(k!);
+        expected.steps.push(mine);
+        if (st.op === 'release') expected.containers[st.container]!.releaseError = ourResult.releaseError;
+        continue;
+      }
+      problems.push(
+        `${st.op} ${st.container}: calls of ours hcsshim does not make, not explained by the declared differences:\n${extra
+          .map((i, n) => `      ${kinds[n] === undefined ? '?' : `DESIGN ${kinds[n]}`}: ${callText(mine.calls[i])}`)
+          .join('\n')}`,
+      );
+    }
+    expected.steps.push(st);
+  }
+  for (const d of declared) if (!shown.has(d)) problems.push(`declared DESIGN ${d} (${DIFFERENCE_TITLES[d]}) was not shown`);
+  for (const d of shown) if (!declared.has(d)) problems.push(`DESIGN ${d} shown but not declared`);
+  // Everything else must now be equal, but the final state: ours ⊆ hcsshim's.
+  problems.push(...compare({ ...expected, snapshot: ours.snapshot }, ours));
+  within(ours.snapshot, theirs.snapshot, '', problems);
+  return problems.length === 0 ? { ok: true, accepted: [...shown].sort((a, b) => a - b), problems } : { ok: false, accepted: [], problems };
+}

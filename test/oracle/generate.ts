@@ -1,0 +1,7 @@
+import type { Scenario } from './scenario';
+
+export function generated(seed: number, runs: number): Scenario[] {
+  void seed;
+  void runs;
+  return [];
+}
