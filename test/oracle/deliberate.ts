@@ -64,18 +64,23 @@ function shares(run: Run): Map<string, { path: string; file: boolean }> {
   return m;
 }
 
-/** Which release difference an extra call of ours is, if any. */
-function releaseDifference(c: Call, fileShares: Map<string, { path: string; file: boolean }>): number | undefined {
+/**
+ * Which release difference an extra call of ours is, if any. In a failed allocation the
+ * device-util share (a single-file share hcsshim never registers) and the VPCI devices
+ * are 4; in a release, any single-file share is 3.
+ */
+function releaseDifference(c: Call, known: Map<string, { path: string; file: boolean }>, op: StepRun['op']): number | undefined {
   const d = doc(c);
   if (c.api === 'HcsModifyServiceSettings') return JSON.stringify(d).includes('"RemoveInstance"') ? 5 : undefined;
-  if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') {
-    const share = fileShares.get(d.Settings?.Name ?? '');
-    if (share?.file === true && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 3;
-    if (share?.path.toLowerCase() === TOOLS_DIRECTORY.toLowerCase() && d.RequestType === 'Remove') return 4;
-    return d.RequestType === 'Remove' ? 2 : undefined;
-  }
-  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return 4;
+  // The CCG instance's hvsocket service entry goes with it (DESIGN 5).
   if (d.ResourcePath?.startsWith('VirtualMachine/Devices/HvSocket/') === true) return 5;
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return 4;
+  if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') {
+    const share = known.get(d.Settings?.Name ?? '');
+    const tool = share?.path.toLowerCase() === TOOLS_DIRECTORY.toLowerCase();
+    if (op === 'allocate' && tool && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 4;
+    if (share?.file === true && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 3;
+  }
   if (d.RequestType === 'Remove' || c.api === 'UnprepareLayer' || c.api === 'DeactivateLayer') return 2;
   return undefined;
 }
@@ -137,7 +142,7 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
     }
     const extra = extras(st.calls, mine.calls);
     if (extra !== undefined && extra.length > 0) {
-      const kinds = extra.map((i) => releaseDifference(mine.calls[i]!, fileShares));
+      const kinds = extra.map((i) => releaseDifference(mine.calls[i]!, fileShares, st.op));
       // 2 only where hcsshim's release (or rollback) reported a failure and stopped.
       const stopped = (st.op === 'release' ? result.releaseError : result.allocateError) !== null;
       const ok = kinds.every((k) => k !== undefined && declared.has(k) && (k !== 2 || stopped));

@@ -139,7 +139,6 @@ const layers: Scenario[] = [
   one('layers V3a process-isolated pod sandbox', { hyperv: false, annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' } }),
   one('layers V3b hypervisor-isolated pod sandbox', { annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' } }),
   one('layers V3b isSandbox option', {}, {}, { isSandbox: true }),
-  one('layers V3c container-type without sandbox-id', { annotations: { 'io.kubernetes.cri.container-type': 'sandbox' } }),
   {
     name: 'layers V4 no layerFolders',
     uvm: UVM,
@@ -147,19 +146,33 @@ const layers: Scenario[] = [
     containers: [{ id: 'c1', spec: { ociVersion: '1.1.0', windows: { hyperv: {} } } }],
   },
   one('layers V5 credential spec, process-isolated', { hyperv: false, credentialSpec: CCG_SPEC }),
-  one('layers V5 credential spec, hypervisor-isolated', { credentialSpec: CCG_SPEC }),
-  one('layers V5 credential spec, partial release', { credentialSpec: CCG_SPEC }, {}, { release: 'partial' }),
+  // Our CCG release also removes the instance's hvsocket service entry (5).
+  one('layers V5 credential spec, hypervisor-isolated', { credentialSpec: CCG_SPEC }, { differences: [5] }),
+  one('layers V5 credential spec, partial release', { credentialSpec: CCG_SPEC }, { differences: [5] }, { release: 'partial' }),
   one('layers V5 credential spec, query fails', { credentialSpec: CCG_SPEC }, { faults: [{ api: 'HcsGetServiceProperties' }], differences: [5] }),
   one('layers V6 schema 1.0 requested', { hyperv: false, credentialSpec: CCG_SPEC }, {}, { schemaVersion: { major: 1, minor: 0 } }),
   one('layers V7 class GUID, process-isolated', { hyperv: false, devices: [{ id: '5B45201D-F2F2-4F3B-85BB-30FF1F953599', idType: 'class' }] }),
-  one('layers V7 class GUID, hypervisor-isolated', { devices: [{ id: '5B45201D-F2F2-4F3B-85BB-30FF1F953599', idType: 'class' }] }, { differences: [4] }),
+  // hcsshim shares device-util, then refuses the id type (and leaks the share); we refuse it up front (1).
+  one('layers V7 class GUID, hypervisor-isolated', { devices: [{ id: '5B45201D-F2F2-4F3B-85BB-30FF1F953599', idType: 'class' }] }, { differences: [1] }),
   one('layers V8 vpci-location-path, process-isolated', { hyperv: false, devices: [{ id: 'PCIROOT(0)#PCI(0300)#PCI(0000)', idType: 'vpci-location-path' }] }),
+  // The device-util share is a single-file share: v0.11.4's release fails on it (3) and stops (2).
   one('layers V8 vpci, two location paths', { devices: [{ id: gpu, idType: 'vpci' }] }, {
     setup: { ...S0, deviceLocations: { [gpu]: ['PCIROOT(0)#PCI(0100)#PCI(0000)', 'PCIROOT(0)#PCI(0100)#PCI(0001)'] } },
+    differences: [2, 3],
   }),
-  one('layers V8 vpci virtual function', { devices: [{ id: `${gpu}\\2`, idType: 'vpci-instance-id' }] }),
+  one('layers V8 vpci virtual function', { devices: [{ id: `${gpu}\\2`, idType: 'vpci-instance-id' }] }, { differences: [2, 3] }),
+  // The second device's device-util fails: hcsshim leaks the tool share and the first device (4).
+  one('layers V8 second device fails', { devices: [{ id: gpu, idType: 'vpci' }, { id: `${gpu}\\1`, idType: 'vpci' }] }, {
+    faults: [{ api: 'Exec', nth: 2, exitCode: 1, stderr: 'no such device' }],
+    differences: [4],
+  }),
+  one('layers V8 VPCI add fails', { devices: [{ id: gpu, idType: 'vpci' }] }, { faults: [{ api: 'HcsModifyComputeSystem', nth: 5 }], differences: [4] }),
   one('layers V9 two driver folders', { annotations: { 'io.microsoft.virtualmachine.kerneldrivers': 'C:\\drivers\\gpu,C:\\drivers\\net' } }),
-  one('layers V9 missing driver folder', { annotations: { 'io.microsoft.virtualmachine.kerneldrivers': 'C:\\drivers\\gpu,C:\\missing' } }),
+  // CreateContainer's own addSpecGuestDrivers stats them before allocating; the oracle runs allocate only,
+  // where hcsshim meets the missing folder last. We check them before the first side effect (9).
+  one('layers V9 missing driver folder', { annotations: { 'io.microsoft.virtualmachine.kerneldrivers': 'C:\\drivers\\gpu,C:\\missing' } }, {
+    differences: [9],
+  }),
   one('layers V9 drivers, process-isolated (ignored)', { hyperv: false, annotations: { 'io.microsoft.virtualmachine.kerneldrivers': 'C:\\drivers\\gpu' } }),
   one('uvm fully physically backed', { mounts: [M.rw, M.ro] }, { uvm: { ...UVM, fullyPhysicallyBacked: true } }),
   one('uvm vsmb no direct map', { mounts: [M.rw, M.ro] }, { uvm: { ...UVM, vsmbNoDirectMap: true } }),
