@@ -97,8 +97,12 @@ export async function prepare(): Promise<Prepared> {
     env: { wine, exe, prefix, simroot, server, port, work },
     close: async () => {
       await server.close();
-      execFileSync(wineserverOf(wine), ['-k'], { env: wineEnv, stdio: 'ignore' });
-      fs.rmSync(work, { recursive: true, force: true });
+      try {
+        execFileSync(wineserverOf(wine), ['-k'], { env: wineEnv, stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+      if (process.env.ORACLE_KEEP === undefined) fs.rmSync(work, { recursive: true, force: true });
     },
   };
 }

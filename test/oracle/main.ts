@@ -6,8 +6,11 @@
 // scenario declares (each checked to be exactly that difference).
 //
 // ORACLE_SEED=<n> reproduces a generated set; ORACLE_RUNS=<n> sets its size;
-// ORACLE_ONLY=<substring> runs the scenarios whose name contains it.
+// ORACLE_ONLY=<name or substring> runs those scenarios; ORACLE_DUMP=<dir> writes
+// each failing case (scenario, both runs) there as JSON.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { compareRuns } from './diff';
 import { judge, DIFFERENCE_TITLES } from './deliberate';
 import { prepare } from './env';
@@ -40,9 +43,14 @@ async function main(): Promise<number> {
   const seed = process.env.ORACLE_SEED !== undefined ? Number(process.env.ORACLE_SEED) : Date.now() % 2 ** 31;
   const runs = Number(process.env.ORACLE_RUNS ?? 200);
   const only = process.env.ORACLE_ONLY;
+  /** A folder for each failing case's scenario and both runs (JSON). */
+  const dump = process.env.ORACLE_DUMP;
   const gen = generated(seed, runs);
   let all = [...cases(vectors, true, 0), ...cases(gen, false, 0)];
-  if (only !== undefined) all = all.filter((c) => c.scenario.name.includes(only));
+  if (only !== undefined) {
+    const exact = all.filter((c) => c.scenario.name === only);
+    all = exact.length > 0 ? exact : all.filter((c) => c.scenario.name.includes(only));
+  }
   const { env, close } = await prepare();
   process.stdout.write(`[oracle] seed ${seed} (ORACLE_SEED=${seed} npm run test:oracle reproduces it): ${vectors.length} hand-written scenarios, ${gen.length} generated\n`);
   let passed = 0;
@@ -66,6 +74,11 @@ async function main(): Promise<number> {
         } else {
           failed++;
           process.stdout.write(`FAIL ${label}${c.scenario.origin ? ` (${c.scenario.origin})` : ''}\n${verdict.problems.map((p) => `    ${p}`).join('\n')}\n`);
+          if (dump !== undefined) {
+            fs.mkdirSync(dump, { recursive: true });
+            const file = path.join(dump, `${label.replace(/[^A-Za-z0-9#-]+/g, '_')}.json`);
+            fs.writeFileSync(file, JSON.stringify({ scenario: c.scenario, hcsshim: theirs, ours }, null, 2));
+          }
         }
       } catch (err) {
         failed++;

@@ -162,7 +162,9 @@ export async function runHcsshim(env: OracleEnv, s: Scenario, guestConnection: b
   const { code, output } = await runExe(env, scenarioFile, resultFile);
   const result = fs.existsSync(resultFile) ? (JSON.parse(fs.readFileSync(resultFile, 'utf8')) as OracleResult) : undefined;
   if (code !== 0 || result === undefined || !result.completed) {
-    throw new Error(`oracle.exe exited ${code}: ${result?.error ?? 'no result'}\n${output.split('\n').slice(-20).join('\n')}`);
+    const log = path.join(env.work, `failed-${index}.txt`);
+    fs.writeFileSync(log, output);
+    throw new Error(`oracle.exe exited ${code}: ${result?.error ?? 'no result'} (scenario ${scenarioFile}, output ${log})\n${output.split('\n').slice(-20).join('\n')}`);
   }
   fs.rmSync(scenarioFile);
   fs.rmSync(resultFile);

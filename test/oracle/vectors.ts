@@ -128,6 +128,18 @@ const mounts: Scenario[] = [
 const gpu = 'PCIP\\VEN_10DE&DEV_1EB8&SUBSYS_12A210DE&REV_A1\\6&2A0A8D3B&0&0000';
 
 const layers: Scenario[] = [
+  {
+    // CreateContainer takes a container counter value before allocateWindowsResources refuses the spec;
+    // the package does not (1): c2 is C:\c\2 in hcsshim, C:\c\1 here.
+    name: 'layers V4 no layerFolders, then a second container',
+    differences: [1],
+    uvm: UVM,
+    setup: S0,
+    containers: [
+      { id: 'c1', spec: { ociVersion: '1.1.0', windows: { hyperv: {} } } },
+      { id: 'c2', spec: spec({ scratch: 'C:\\scratch\\c2', mounts: [M.rw] }) },
+    ],
+  },
   one('layers V1 process-isolated, 3 layers, scratch missing', { hyperv: false, layers: [L3, L2, L1] }),
   one('layers V1 PrepareLayer 0x80070015 twice, then ok', { hyperv: false, layers: [L3, L2, L1] }, {
     faults: [{ api: 'PrepareLayer', times: 2, hresult: 0x80070015 | 0 }],
