@@ -28,6 +28,7 @@ export const DIFFERENCE_TITLES: Record<number, string> = {
   8: 'crash journal and recover()',
   9: 'host preflight before the first side effect',
   10: 'sandbox:// paths are allow-listed',
+  11: 'a failed pod-sandbox allocation in a UVM takes its layers back',
 };
 
 /** Which declared refusal our allocation error is: sandbox paths 6/10, driver folders 9, else validation 1. */
@@ -87,6 +88,11 @@ function releaseDifference(c: Call, known: Map<string, { path: string; file: boo
   }
   if (d.RequestType === 'Remove' || c.api === 'UnprepareLayer' || c.api === 'DeactivateLayer') return 2;
   return undefined;
+}
+
+function isPodSandbox(s: Scenario, id: string): boolean {
+  const c = s.containers.find((x) => x.id === id);
+  return c !== undefined && (c.isSandbox ?? c.spec.annotations?.['io.kubernetes.cri.container-type'] === 'sandbox');
 }
 
 /** Indexes of ours' calls that are not matched by hcsshim's, when hcsshim's are a subsequence of ours. */
@@ -171,7 +177,12 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
     }
     const extra = extras(st.calls, mine.calls);
     if (extra !== undefined && extra.length > 0) {
-      const kinds = extra.map((i) => releaseDifference(mine.calls[i]!, fileShares, st.op));
+      // A pod sandbox's layers stay in the UVM (resources_wcow.go:70) even when its allocation
+      // fails in hcsshim; ours takes them back (11): the layer releases of its rollback.
+      const podSandbox = st.op === 'allocate' && s.uvm !== null && isPodSandbox(s, st.container);
+      const kinds = extra
+        .map((i) => releaseDifference(mine.calls[i]!, fileShares, st.op))
+        .map((k) => (k === 2 && podSandbox && declared.has(11) ? 11 : k));
       // 2 only where hcsshim's release (or its rollback of a failed allocation) failed and
       // stopped, or did so earlier: what it leaked then still holds references now.
       const stopped: boolean = result.releaseError !== null || leaked;

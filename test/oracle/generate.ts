@@ -89,13 +89,15 @@ const KINDS: readonly { arbitrary: fc.Arbitrary<MountKind>; weight: number }[] =
 
 /** Mount kinds the package refuses before its first side effect, where hcsshim fails later (DESIGN 1). */
 const REFUSED: readonly MountKind[] = ['bind', 'nosource'];
+/** Kinds that fail an allocation; with the refused ones, only in a UVM's last container (see containerArb). */
+const FAILING: readonly MountKind[] = [...REFUSED, 'missing'];
 
 const mountsArb = (hyperv: boolean, refusable: boolean): fc.Arbitrary<{ mounts: OciMount[]; kinds: MountKind[] }> =>
   fc
     .array(fc.oneof(...KINDS), { maxLength: 12 })
     // Process isolation: only what resolves on the host (disks and sandbox paths are not).
     .map((kinds) => (hyperv ? kinds : kinds.filter((k) => k === 'dir' || k === 'file' || k === 'pipe' || REFUSED.includes(k))))
-    .map((kinds) => (refusable ? kinds : kinds.filter((k) => !REFUSED.includes(k))))
+    .map((kinds) => (refusable ? kinds : kinds.filter((k) => !FAILING.includes(k))))
     .chain((kinds) => fc.tuple(...kinds.map((k, i) => mountArb(k, i))).map((mounts) => ({ mounts, kinds })));
 
 const deviceArb = (hyperv: boolean, refusable: boolean): fc.Arbitrary<{ id: string; idType: string }> =>
@@ -123,10 +125,12 @@ interface Drawn {
 }
 
 /**
- * One container. `refusable`: it may carry what the package refuses before any side
- * effect and hcsshim only after some (DESIGN 1, 9); only the last container of a UVM
- * does, since hcsshim's side effects consume counters (share names, container roots)
- * that the package's refusal does not, and later containers would differ in names.
+ * One container. `refusable`: it may carry what fails its allocation — what the package
+ * refuses before any side effect and hcsshim only after some (DESIGN 1, 9), or a missing
+ * mount source. Only the last container of a UVM does: hcsshim's side effects consume
+ * counters (share names) that the package's refusal does not, and what hcsshim's
+ * rollback leaks (DESIGN 2, 3) stays shared with later containers, whose names and LUNs
+ * would then differ for that reason alone.
  */
 const containerArb = (id: string, hyperv: boolean, first: boolean, refusable: boolean): fc.Arbitrary<Drawn> =>
   fc
@@ -184,6 +188,7 @@ function mayDiffer(hyperv: boolean, drawn: readonly Drawn[], fault: Fault | unde
     if (container.spec.annotations?.['io.microsoft.virtualmachine.kerneldrivers']?.includes('missing') === true) out.add(9);
     if (hyperv && (kinds.includes('file') || (w.devices ?? []).length > 0)) out.add(2).add(3);
     if (hyperv && w.credentialSpec !== undefined) out.add(5);
+    if (hyperv && container.spec.annotations?.['io.kubernetes.cri.container-type'] === 'sandbox') out.add(11);
   }
   if (fault !== undefined) {
     out.add(2);
@@ -201,6 +206,7 @@ const scenarioArb: fc.Arbitrary<Omit<Scenario, 'name'>> = fc
     fullyPhysicallyBacked: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
     vsmbNoDirectMap: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
     fault: faultArb,
+    faultStep: fc.nat(),
   })
   .chain((o) => {
     const n = o.hyperv ? o.count : Math.min(o.count, 2);
@@ -213,6 +219,10 @@ const scenarioArb: fc.Arbitrary<Omit<Scenario, 'name'>> = fc
   })
   .map(({ o, drawn, order }) => {
     const steps: Step[] = [...drawn.map((d) => ({ allocate: d.container.id })), ...order.map((id) => ({ release: id }))];
+    // Armed at the last allocation or at a release, for the reason containerArb gives.
+    const armable = [drawn.length - 1, ...order.map((_, i) => drawn.length + i)];
+    const drawnFault = o.fault as Fault | null;
+    const fault: Fault | undefined = drawnFault === null ? undefined : { ...drawnFault, atStep: armable[o.faultStep % armable.length]! };
     return {
       uvm: o.hyperv
         ? {
@@ -225,8 +235,8 @@ const scenarioArb: fc.Arbitrary<Omit<Scenario, 'name'>> = fc
       setup: SETUP,
       containers: drawn.map((d) => d.container),
       steps,
-      ...(o.fault !== undefined && o.fault !== null && { faults: [o.fault] }),
-      mayDiffer: mayDiffer(o.hyperv, drawn, o.fault ?? undefined),
+      ...(fault !== undefined && { faults: [fault] }),
+      mayDiffer: mayDiffer(o.hyperv, drawn, fault),
     };
   });
 

@@ -25,8 +25,8 @@ export interface ContainerCase {
 
 export type Step = { allocate: string } | { release: string };
 
-/** A fault both hosts get: only serialisable fields (no `match`). */
-export type Fault = Omit<FaultSpec, 'match'>;
+/** A fault both hosts get, from the start or armed when step `atStep` (an index into the steps) begins. */
+export type Fault = Omit<FaultSpec, 'match'> & { atStep?: number };
 
 export interface HostSetup {
   /** Folders (`C:\layers\base`). */

@@ -71,8 +71,13 @@ async function prepareHost(s: Scenario, root: string): Promise<SimulatedHost> {
   const host = new SimulatedHost({ root });
   await materialise(s, root, host);
   if (s.uvm !== null) await host.createUtilityVm(s.uvm);
-  for (const f of s.faults ?? []) host.injectFault(f);
+  for (const f of s.faults ?? []) if (f.atStep === undefined) host.injectFault(f);
   return host;
+}
+
+/** Arm the faults of step `index` (see Fault.atStep). */
+function armStep(s: Scenario, host: SimulatedHost, index: number): void {
+  for (const f of s.faults ?? []) if (f.atStep === index) host.injectFault(f);
 }
 
 // ---------------------------------------------------------------------------
@@ -155,6 +160,9 @@ export async function runHcsshim(env: OracleEnv, s: Scenario, guestConnection: b
   for (const top of SCENARIO_TOPS) fs.rmSync(realPath(env.simroot, `C:\\${top}`), { recursive: true, force: true });
   const host = await prepareHost(s, env.simroot);
   env.server.resetWith(host);
+  env.server.onStepNote = (note) => {
+    if ((note.op === 'allocate' || note.op === 'release') && typeof note.step === 'number') armStep(s, host, note.step);
+  };
   const scenarioFile = path.join(env.work, `scenario-${index}.json`);
   const resultFile = path.join(env.work, `result-${index}.json`);
   fs.writeFileSync(scenarioFile, JSON.stringify(oracleScenario(s, guestConnection)));
@@ -166,8 +174,11 @@ export async function runHcsshim(env: OracleEnv, s: Scenario, guestConnection: b
     fs.writeFileSync(log, output);
     throw new Error(`oracle.exe exited ${code}: ${result?.error ?? 'no result'} (scenario ${scenarioFile}, output ${log})\n${output.split('\n').slice(-20).join('\n')}`);
   }
-  fs.rmSync(scenarioFile);
-  fs.rmSync(resultFile);
+  if (process.env.ORACLE_KEEP !== undefined) fs.writeFileSync(path.join(env.work, `output-${index}.txt`), output);
+  else {
+    fs.rmSync(scenarioFile);
+    fs.rmSync(resultFile);
+  }
   const containers: Record<string, ContainerResult> = {};
   for (const c of result.containers) {
     containers[c.id] = {
@@ -248,10 +259,11 @@ export async function runOurs(s: Scenario): Promise<Run> {
     const containers: Record<string, ContainerResult> = {};
     for (const c of s.containers) containers[c.id] = emptyResult();
     const steps: StepRun[] = [];
-    for (const st of stepsOf(s)) {
+    for (const [index, st] of stepsOf(s).entries()) {
       const at = host.calls.length;
       documentAt = undefined;
       if ('allocate' in st) {
+        armStep(s, host, index);
         const c = s.containers.find((x) => x.id === st.allocate)!;
         const r = containers[c.id]!;
         r.allocated = true;
@@ -274,6 +286,7 @@ export async function runOurs(s: Scenario): Promise<Run> {
         const c = s.containers.find((x) => x.id === st.release)!;
         const a = allocations.get(c.id);
         if (a === undefined) continue; // failed allocations were released by allocate itself
+        armStep(s, host, index);
         try {
           await a.resources.release({ all: (c.release ?? 'all') === 'all' });
         } catch (err) {

@@ -151,6 +151,8 @@ const layers: Scenario[] = [
   one('layers V3a process-isolated pod sandbox', { hyperv: false, annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' } }),
   one('layers V3b hypervisor-isolated pod sandbox', { annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' } }),
   one('layers V3b isSandbox option', {}, {}, { isSandbox: true }),
+  // hcsshim leaves a failed pause container's layers in the UVM with nobody to remove them (11).
+  one('layers V3b pod sandbox allocation fails', { mounts: [{ destination: 'C:\\x', source: 'C:\\nope' }] }, { differences: [11] }, { isSandbox: true }),
   {
     name: 'layers V4 no layerFolders',
     uvm: UVM,

@@ -28,6 +28,7 @@ export const oracleHandlers: Handlers = {
     // wine resolves the container scratch to its own volume of C: (GetFinalPathNameByHandle).
     if (note.op === 'begin' && typeof note.volumeC === 'string' && note.volumeC !== '') await server.mapVolume(note.volumeC);
     server.steps.push({ note, at: server.host.calls.length });
+    server.onStepNote?.(note);
     return [];
   },
 };

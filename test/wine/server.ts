@@ -64,6 +64,8 @@ export class HcsServer {
   readonly storageCalls: StorageCall[] = [];
   /** OracleStep notes since the last reset. */
   readonly steps: StepNote[] = [];
+  /** Told of each step note as it arrives, before the calls that follow it (a test arms faults per step). */
+  onStepNote: ((note: Record<string, unknown>) => void) | undefined;
   private readonly handlers: Map<string, Handlers[string]>;
   private readonly systems = new Map<string, UtilityVm>();
   private readonly mountPaths = new Map<string, string>();
@@ -89,6 +91,7 @@ export class HcsServer {
   resetWith(host: SimulatedHost): void {
     this.host = host;
     this.steps.length = 0;
+    this.onStepNote = undefined;
     this.systems.clear();
     this.mountPaths.clear();
     this.volumes = undefined;
