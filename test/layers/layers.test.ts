@@ -324,6 +324,15 @@ describe('layers: pod sandbox and missing layer folders', () => {
     assert.deepEqual(u.guest.combinedLayers.length, 1);
   });
 
+  it('DESIGN difference 11: a failed pause-container allocation in a UVM takes its layers back (hcsshim leaves them in the UVM)', async () => {
+    const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
+    const s = spec([L3, L1, S], { ...sandbox, mounts: [{ source: 'C:\\nope', destination: 'C:\\x' }] });
+    const err = await rejects(allocateWindowsResources({ id: 'p1', spec: s, host: b.host, uvm: vm }));
+    assert.match(err.message, /^failed to add VSMB share to utility VM for mount /);
+    assert.ok(b.host.calls.some((c) => c.api === 'GuestRequest' && (c.document as { ResourceType?: string }).ResourceType === 'CombinedLayers'));
+    assert.deepEqual(b.host.snapshot().uvms['pod1@vm'], SimulatedHost.baseline({ id: 'pod1@vm' }));
+  });
+
   it('V3c: container-type sandbox without sandbox-id is rejected before allocation', async () => {
     const s = spec([L3, L1, S], { annotations: { 'io.kubernetes.cri.container-type': 'sandbox' } });
     const err = await rejects(allocateWindowsResources({ id: 'p1', spec: s, host: b.host }));

@@ -31,7 +31,24 @@ export interface StorageCall {
 
 type Reply = string[];
 
+/**
+ * Handlers of forwarded calls kept outside this file (the hcsshim oracle's
+ * exports in oracle-handlers.ts, …): by function name, consulted before the
+ * built-in ones; they get the translated arguments and return the outputs.
+ */
+export type Handlers = Readonly<Record<string, (server: HcsServer, args: string[]) => Promise<string[]>>>;
+
+/** A step note of the hcsshim oracle (OracleStep) and where it fell in host.calls. */
+export interface StepNote {
+  note: Record<string, unknown>;
+  at: number;
+}
+
 const E_NOTIMPL = 0x80004001 | 0;
+
+function invalidHandle(): WcowError {
+  return new WcowError('ERR_HCS', 'The handle is invalid.', { hresult: '0x80070006', result: { Error: E_HANDLE } });
+}
 
 /** How HCS reports a failed call: the HRESULT and its error document. */
 function failure(err: unknown): Reply {
@@ -46,6 +63,11 @@ function failure(err: unknown): Reply {
 export class HcsServer {
   host!: SimulatedHost;
   readonly storageCalls: StorageCall[] = [];
+  /** OracleStep notes since the last reset. */
+  readonly steps: StepNote[] = [];
+  /** Told of each step note as it arrives, before the calls that follow it (a test arms faults per step). */
+  onStepNote: ((note: Record<string, unknown>) => void) | undefined;
+  private readonly handlers: Map<string, Handlers[string]>;
   private readonly systems = new Map<string, UtilityVm>();
   private readonly mountPaths = new Map<string, string>();
   /** wine's volume path of C: and the model's, for translate(). */
@@ -54,12 +76,23 @@ export class HcsServer {
   private nextPid = 100;
   private server: net.Server | undefined;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    extensions: readonly Handlers[] = [],
+  ) {
+    this.handlers = new Map(extensions.flatMap((h) => Object.entries(h)));
     this.reset(undefined);
   }
 
   reset(build: number | undefined): void {
-    this.host = new SimulatedHost(build === undefined ? { root: this.root, stateDir: false } : { root: this.root, stateDir: false, build });
+    this.resetWith(new SimulatedHost(build === undefined ? { root: this.root, stateDir: false } : { root: this.root, stateDir: false, build }));
+  }
+
+  /** Serve `host` from now on (a test that set its host up itself). */
+  resetWith(host: SimulatedHost): void {
+    this.host = host;
+    this.steps.length = 0;
+    this.onStepNote = undefined;
     this.systems.clear();
     this.mountPaths.clear();
     this.volumes = undefined;
@@ -89,8 +122,19 @@ export class HcsServer {
 
   private system(handle: string): UtilityVm {
     const uvm = this.systems.get(handle);
-    if (uvm === undefined) throw new WcowError('ERR_HCS', 'The handle is invalid.', { hresult: '0x80070006', result: { Error: E_HANDLE } });
+    if (uvm === undefined) throw invalidHandle();
     return uvm;
+  }
+
+  /** A compute system a client has open, by its id (the oracle's guest calls name the UVM). */
+  systemById(id: string): UtilityVm {
+    for (const uvm of this.systems.values()) if (uvm.id === id) return uvm;
+    throw invalidHandle();
+  }
+
+  /** From now on, wine's volume path of C: names the model's C: volume (see translate()). */
+  async mapVolume(wine: string): Promise<void> {
+    this.volumes = { wine, model: await this.host.resolvePath('C:\\') };
   }
 
   /**
@@ -118,6 +162,8 @@ export class HcsServer {
     const arg = (i: number): string => a[i] ?? '';
     const cimfs = await cimfsCall(h, fn, a);
     if (cimfs !== undefined) return cimfs;
+    const extension = this.handlers.get(fn);
+    if (extension !== undefined) return extension(this, a);
     switch (fn) {
       // ---- control (the wine-side suite) ----
       case 'control:reset':
@@ -125,7 +171,7 @@ export class HcsServer {
         return [];
       case 'control:volume': {
         // Asked right after a reset: its ResolvePath is not part of any scenario.
-        this.volumes = { wine: arg(0), model: await h.resolvePath('C:\\') };
+        await this.mapVolume(arg(0));
         h.clearCalls();
         return [];
       }

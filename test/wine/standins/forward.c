@@ -1,5 +1,7 @@
 #include "forward.h"
 
+#include <objbase.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,14 +106,20 @@ char *wcow_utf8(PCWSTR s) {
   return out;
 }
 
-PWSTR wcow_local_wide(const char *s, int empty_is_null) {
+static PWSTR wide_with(const char *s, int empty_is_null, void *(*alloc)(size_t)) {
   if (empty_is_null && (s == NULL || *s == '\0')) return NULL;
   int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-  PWSTR out = (PWSTR)LocalAlloc(LMEM_FIXED, (n > 0 ? n : 1) * sizeof(WCHAR));
+  PWSTR out = (PWSTR)alloc((n > 0 ? n : 1) * sizeof(WCHAR));
   if (n <= 0) { out[0] = 0; return out; }
   MultiByteToWideChar(CP_UTF8, 0, s, -1, out, n);
   return out;
 }
+
+static void *local_alloc(size_t n) { return LocalAlloc(LMEM_FIXED, n); }
+static void *cotask_alloc(size_t n) { return CoTaskMemAlloc(n); }
+
+PWSTR wcow_local_wide(const char *s, int empty_is_null) { return wide_with(s, empty_is_null, local_alloc); }
+PWSTR wcow_cotask_wide(const char *s, int empty_is_null) { return wide_with(s, empty_is_null, cotask_alloc); }
 
 const char *wcow_u64(char *buf, unsigned long long v) {
   snprintf(buf, 24, "%llu", v);

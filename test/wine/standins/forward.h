@@ -29,6 +29,8 @@ const char *wcow_out(const wcow_reply *reply, int i);
 char *wcow_utf8(PCWSTR s);
 /* UTF-8 → UTF-16 allocated with LocalAlloc (what HCS callers free), NULL for "" when empty_is_null. */
 PWSTR wcow_local_wide(const char *s, int empty_is_null);
+/* UTF-8 → UTF-16 allocated with CoTaskMemAlloc (what hcsshim frees with CoTaskMemFree), NULL for "" when empty_is_null. */
+PWSTR wcow_cotask_wide(const char *s, int empty_is_null);
 /* Decimal of an unsigned 64-bit value into buf (>= 24 bytes). */
 const char *wcow_u64(char *buf, unsigned long long v);
 

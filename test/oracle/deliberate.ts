@@ -1,0 +1,212 @@
+// DESIGN.md's deliberate differences from hcsshim v0.11.4, as the runner accepts
+// them. A scenario declares the differences it must show; the judge then
+// explains every mismatch between hcsshim's run and ours by one of them, and
+// fails the scenario when a mismatch is explained by none, or a declared
+// difference explains nothing:
+// - refusals before the first side effect (1 validation, 6/10 sandbox paths,
+//   7 empty LayerFolders, 9 host preflight): ours fails its allocation with no
+//   call at all where hcsshim made calls (and rolled them back, or for 6/10 succeeded);
+// - releases hcsshim skips (2 the layers after a failed closer, 3 single-file shares,
+//   4 the device-util share and earlier devices, 5 a CCG instance whose query
+//   failed): hcsshim's calls of the step are a subsequence of ours, and each extra
+//   call of ours is a release the difference names.
+// Where a difference was accepted, our final state must hold nothing hcsshim's does
+// not (we release more, never less).
+
+import { callText } from './diff';
+import { TOOLS_DIRECTORY, type Scenario } from './scenario';
+import type { Call, Run, StepRun } from './sides';
+
+export const DIFFERENCE_TITLES: Record<number, string> = {
+  1: 'whole spec validated before the first side effect',
+  2: 'release runs to the end, layers included',
+  3: 'single-file VSMB shares are released',
+  4: 'a failed device assignment releases the tool share and earlier devices',
+  5: 'a CCG instance whose query fails is removed',
+  6: 'sandbox:// paths escaping C:\\SandboxMounts are rejected',
+  7: 'empty LayerFolders is an error',
+  8: 'crash journal and recover()',
+  9: 'host preflight before the first side effect',
+  10: 'sandbox:// paths are allow-listed',
+  11: 'a failed pod-sandbox allocation in a UVM takes its layers back',
+};
+
+/** Which declared refusal our allocation error is: sandbox paths 6/10, driver folders 9, else validation 1. */
+function refusalOf(message: string, declared: ReadonlySet<number>): number | undefined {
+  const candidates = /sandbox/i.test(message) ? [6, 10] : /failed to find path to drivers/.test(message) ? [9] : [1, 7];
+  return candidates.find((d) => declared.has(d));
+}
+
+export interface Verdict {
+  ok: boolean;
+  accepted: number[];
+  problems: string[];
+}
+
+interface Doc {
+  ResourcePath?: string;
+  RequestType?: string;
+  Settings?: { Name?: string; Path?: string; AllowedFiles?: string[]; Operation?: string };
+  ResourceType?: string;
+  Operation?: string;
+}
+
+function doc(c: Call): Doc {
+  return c.document === undefined ? {} : (JSON.parse(c.document) as Doc);
+}
+
+/** What a run's calls told about VSMB shares: name → host path, and which are file shares. */
+function shares(run: Run): Map<string, { path: string; file: boolean }> {
+  const m = new Map<string, { path: string; file: boolean }>();
+  for (const st of run.steps) {
+    for (const c of st.calls) {
+      const d = doc(c);
+      if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares' && d.RequestType === 'Add' && d.Settings?.Name !== undefined) {
+        m.set(d.Settings.Name, { path: d.Settings.Path ?? '', file: (d.Settings.AllowedFiles?.length ?? 0) > 0 });
+      }
+    }
+  }
+  return m;
+}
+
+/**
+ * Which release difference an extra call of ours is, if any. In a failed allocation the
+ * device-util share (a single-file share hcsshim never registers) and the VPCI devices
+ * are 4; in a release, any single-file share is 3.
+ */
+function releaseDifference(c: Call, known: Map<string, { path: string; file: boolean }>, op: StepRun['op']): number | undefined {
+  const d = doc(c);
+  if (c.api === 'HcsModifyServiceSettings') return JSON.stringify(d).includes('"RemoveInstance"') ? 5 : undefined;
+  // The CCG instance's hvsocket service entry goes with it (DESIGN 5).
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/HvSocket/') === true) return 5;
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return 4;
+  if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') {
+    const share = known.get(d.Settings?.Name ?? '');
+    const tool = share?.path.toLowerCase() === TOOLS_DIRECTORY.toLowerCase();
+    if (op === 'allocate' && tool && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 4;
+    if (share?.file === true && (d.RequestType === 'Remove' || d.RequestType === 'Update')) return 3;
+  }
+  if (d.RequestType === 'Remove' || c.api === 'UnprepareLayer' || c.api === 'DeactivateLayer') return 2;
+  return undefined;
+}
+
+function isPodSandbox(s: Scenario, id: string): boolean {
+  const c = s.containers.find((x) => x.id === id);
+  return c !== undefined && (c.isSandbox ?? c.spec.annotations?.['io.kubernetes.cri.container-type'] === 'sandbox');
+}
+
+/** Indexes of ours' calls that are not matched by hcsshim's, when hcsshim's are a subsequence of ours. */
+function extras(theirs: readonly Call[], ours: readonly Call[]): number[] | undefined {
+  const same = (a: Call, b: Call): boolean => callText(a) === callText(b);
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < ours.length; i++) {
+    if (j < theirs.length && same(theirs[j]!, ours[i]!)) j++;
+    else out.push(i);
+  }
+  return j === theirs.length ? out : undefined;
+}
+
+/** Every array element and scalar of `small` is in `big`: ours holds nothing hcsshim does not. */
+function within(small: unknown, big: unknown, at: string, problems: string[]): void {
+  if (Array.isArray(small) && Array.isArray(big)) {
+    const texts = new Set(big.map((x) => JSON.stringify(x)));
+    for (const x of small) if (!texts.has(JSON.stringify(x))) problems.push(`snapshot ${at}: ours holds ${JSON.stringify(x)}, hcsshim does not`);
+  } else if (small !== null && big !== null && typeof small === 'object' && typeof big === 'object') {
+    for (const [k, v] of Object.entries(small)) within(v, (big as Record<string, unknown>)[k], at === '' ? k : `${at}.${k}`, problems);
+  } else if (JSON.stringify(small) !== JSON.stringify(big)) {
+    problems.push(`snapshot ${at}: hcsshim ${JSON.stringify(big)}, ours ${JSON.stringify(small)}`);
+  }
+}
+
+/**
+ * CreateContainer takes a container counter value before allocateWindowsResources
+ * refuses a spec; the package refuses before taking one (DESIGN 1: "not even the
+ * container counter"). hcsshim's later container roots `C:\c\<n>` are then one higher
+ * per refused container: renumbered in hcsshim's run (any JSON escaping depth).
+ */
+function renumberRoots<T>(value: T, refused: readonly number[]): T {
+  if (refused.length === 0) return value;
+  const text = JSON.stringify(value).replace(/C:((?:\\\\)+)c\1([0-9a-f]+)(?![0-9a-f])/g, (_m, sep: string, hex: string) => {
+    const n = parseInt(hex, 16);
+    return `C:${sep}c${sep}${(n - refused.filter((r) => r < n).length).toString(16)}`;
+  });
+  return JSON.parse(text) as T;
+}
+
+export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[], compare: (a: Run, b: Run) => string[]): Verdict {
+  const required = new Set(s.differences ?? []);
+  const declared = new Set([...required, ...(s.mayDiffer ?? [])]);
+  if (differences.length === 0) {
+    return required.size === 0 ? { ok: true, accepted: [], problems: [] } : { ok: false, accepted: [], problems: [`declared DESIGN ${[...required].join(', ')} but the runs are equal`] };
+  }
+  const shown = new Set<number>();
+  const problems: string[] = [];
+  const fileShares = new Map([...shares(theirs), ...shares(ours)]);
+  // hcsshim's run as the package is meant to differ from it: each explained step replaced by ours.
+  const expected: Run = structuredClone(theirs);
+  expected.steps = [];
+  const byContainer = (run: Run, st: StepRun): StepRun | undefined => run.steps.find((x) => x.op === st.op && x.container === st.container);
+  /** Counter values of the containers hcsshim allocated and we refused. */
+  const refused: number[] = [];
+  /** Whether hcsshim left something behind that we released (2-4). */
+  let leaked = false;
+  for (const [i, raw] of theirs.steps.entries()) {
+    const st = renumberRoots(raw, refused);
+    // A refusal that makes no call in either run still shifts the roots of later containers.
+    const later = s.uvm !== null && theirs.steps.some((x, j) => j > i && x.op === 'allocate');
+    const mine = byContainer(ours, st);
+    const result = theirs.containers[st.container]!;
+    const ourResult = ours.containers[st.container]!;
+    if (mine === undefined) {
+      // We refused the allocation, so there is nothing to release.
+      if (st.op === 'release' && ourResult.allocateError !== null && result.allocateError === null) continue;
+      expected.steps.push(st);
+      continue;
+    }
+    if (st.op === 'allocate' && ourResult.allocateError !== null && mine.calls.length === 0 && (st.calls.length > 0 || later)) {
+      const refusal = refusalOf(ourResult.allocateError, declared);
+      if (refusal !== undefined) {
+        shown.add(refusal);
+        const root = /^C:\\c\\([0-9a-f]+)$/.exec(result.containerRootInUvm);
+        if (root !== null) refused.push(parseInt(root[1]!, 16));
+        expected.steps.push(mine);
+        Object.assign(expected.containers[st.container]!, { ...ourResult });
+        continue;
+      }
+    }
+    const extra = extras(st.calls, mine.calls);
+    if (extra !== undefined && extra.length > 0) {
+      // A pod sandbox's layers stay in the UVM (resources_wcow.go:70) even when its allocation
+      // fails in hcsshim; ours takes them back (11): the layer releases of its rollback.
+      const podSandbox = st.op === 'allocate' && s.uvm !== null && isPodSandbox(s, st.container);
+      const kinds = extra
+        .map((i) => releaseDifference(mine.calls[i]!, fileShares, st.op))
+        .map((k) => (k === 2 && podSandbox && declared.has(11) ? 11 : k));
+      // 2 only where hcsshim's release (or its rollback of a failed allocation) failed and
+      // stopped, or did so earlier: what it leaked then still holds references now.
+      const stopped: boolean = result.releaseError !== null || leaked;
+      const ok = kinds.every((k) => k !== undefined && declared.has(k) && (k !== 2 || stopped));
+      if (ok) {
+        for (const k of kinds) shown.add(k!);
+        leaked ||= kinds.some((k) => k === 2 || k === 3 || k === 4);
+        expected.steps.push(mine);
+        if (st.op === 'release') expected.containers[st.container]!.releaseError = ourResult.releaseError;
+        continue;
+      }
+      problems.push(
+        `${st.op} ${st.container}: calls of ours hcsshim does not make, not explained by the declared differences:\n${extra
+          .map((i, n) => `      ${kinds[n] === undefined ? '?' : `DESIGN ${kinds[n]}`}: ${callText(mine.calls[i])}`)
+          .join('\n')}`,
+      );
+    }
+    expected.steps.push(st);
+  }
+  for (const d of required) if (!shown.has(d)) problems.push(`declared DESIGN ${d} (${DIFFERENCE_TITLES[d]}) was not shown`);
+  for (const d of shown) if (!declared.has(d)) problems.push(`DESIGN ${d} shown but not declared`);
+  // Everything else must now be equal, but the final state: ours ⊆ hcsshim's.
+  expected.containers = renumberRoots(expected.containers, refused);
+  problems.push(...compare({ ...expected, snapshot: ours.snapshot }, ours));
+  within(ours.snapshot, renumberRoots(theirs.snapshot, refused), '', problems);
+  return problems.length === 0 ? { ok: true, accepted: [...shown].sort((a, b) => a - b), problems } : { ok: false, accepted: [], problems };
+}
