@@ -1,7 +1,8 @@
 // Container Credential Guard (gMSA): hcsshim credentials.CreateCredentialGuard and
 // the hvsocket service entry allocateWindowsResources adds for it (layers §4,
 // §1.2 step 8). The credential spec is a secret: it goes to HCS in the AddInstance
-// request and nowhere else — not into errors, logs or resource records.
+// request and nowhere else — not into errors, logs or resource records; redact.ts is the
+// rule every outward boundary applies.
 
 import { HcsError, ReleaseError, wrap } from '../errors';
 import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance, ccgState } from '../hcs/documents';
