@@ -253,15 +253,22 @@ function isUvmBaseline(u: Undo): boolean {
 }
 
 /**
- * Whether the host is a simulated one with an empty state: no compute system, layer or file
- * it ever made. A journal naming resources there was given the wrong state directory (the
- * real one holds them); "already gone" answers would delete the only record of them.
+ * Whether the host is a simulated one whose state was never written (in memory only, or a
+ * state directory no change ever reached) and holds nothing: no compute system, layer, file or
+ * CIM mount it ever made. A journal naming resources there was given the wrong state directory
+ * (the real one holds them); "already gone" answers would delete the only record of them. A
+ * written state that is empty again is trusted: a process killed between its journal record
+ * and the call leaves exactly that.
  */
 function isEmptySimulatedState(host: Host): boolean {
   const snapshot = (host as { snapshot?: unknown }).snapshot;
   if (host.kind !== 'simulated' || typeof snapshot !== 'function') return false;
-  const s = (snapshot as () => { uvms?: object; layers?: unknown[]; ccgInstances?: unknown[]; filesCreated?: unknown[] }).call(host);
-  return Object.keys(s.uvms ?? {}).length === 0 && (s.layers ?? []).length === 0 && (s.ccgInstances ?? []).length === 0 && (s.filesCreated ?? []).length === 0;
+  const written = (host as { stateWritten?: unknown }).stateWritten;
+  if (typeof written === 'function' && (written as () => boolean).call(host)) return false;
+  type Lists = 'layers' | 'ccgInstances' | 'filesCreated' | 'cimMounts' | 'overlayFilters';
+  const s = (snapshot as () => { uvms?: object } & Partial<Record<Lists, unknown[]>>).call(host);
+  const lists: Lists[] = ['layers', 'ccgInstances', 'filesCreated', 'cimMounts', 'overlayFilters'];
+  return Object.keys(s.uvms ?? {}).length === 0 && lists.every((k) => (s[k] ?? []).length === 0);
 }
 
 /** Temporary files of journal creators and lock writers that died before finishing (`<name>.<pid>.<random>.tmp`). */

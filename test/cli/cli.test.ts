@@ -61,7 +61,8 @@ interface StatusJson {
 /** Acquisitions journaled so far in `dir` (lines written before their calls). */
 function acquisitions(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
-  return fs.readdirSync(dir).reduce((n, f) => n + (fs.readFileSync(path.join(dir, f), 'utf8').match(/"t":"acquire"/g)?.length ?? 0), 0);
+  // Only journals: a journal being created is a temporary file that is linked, then removed.
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.journal')).reduce((n, f) => n + (fs.readFileSync(path.join(dir, f), 'utf8').match(/"t":"acquire"/g)?.length ?? 0), 0);
 }
 
 async function until(condition: () => boolean, timeoutMs = 20000): Promise<void> {

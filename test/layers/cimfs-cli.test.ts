@@ -39,13 +39,13 @@ describe('CLI: examples/cimfs with --rootfs', function () {
       ['CimMountImage', 'ActivateLayer', 'GetLayerMountPath', 'HcsAttachOverlayFilter'],
     );
     assert.equal(out.containerDocument.Storage.Layers[0]!.Id, cimVolumeGuid('cim1'));
-    const held = new SimulatedHost({ root, stateDir: path.join(`${root}.state`, 'host') }).snapshot();
+    const held = new SimulatedHost({ root }).snapshot();
     assert.equal(held.cimMounts.length, 1);
     assert.equal(held.overlayFilters.length, 1);
 
     const r = cli('release', 'cim1', '--root', root);
     assert.equal(r.status, 0, r.stderr);
-    const after = new SimulatedHost({ root, stateDir: path.join(`${root}.state`, 'host') }).snapshot();
+    const after = new SimulatedHost({ root }).snapshot();
     assert.deepEqual([after.cimMounts, after.overlayFilters, after.layers], [[], [], []]);
   });
 

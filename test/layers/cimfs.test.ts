@@ -161,8 +161,11 @@ describe('CimFS: process-isolated forked CIM layers (simulated host)', () => {
   it('a second container with the same id collides on the CIM volume (mounted twice is refused); the first is untouched', async () => {
     const first = await cimAllocate(b);
     const live = b.host.snapshot();
+    // The preflight refuses the id before any call (DESIGN difference 9); the service itself
+    // refuses a second mount at the volume GUID.
     const e = await rejects(cimAllocate(b));
-    assert.equal(e.message, `failed to mount container storage: mount forked layer cim: cim Mount ${CIMS}\\6.cim ${G_C1}: Cannot create a file when that file already exists.`);
+    assert.equal(e.code, 'ERR_ALREADY_EXISTS');
+    await assert.rejects(b.host.cimMountImage(`${CIMS}`, '6.cim', 0, G_C1), /Cannot create a file when that file already exists/);
     assert.deepEqual(b.host.snapshot(), live);
     await first.resources.release({ all: true });
   });

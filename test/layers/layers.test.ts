@@ -326,7 +326,10 @@ describe('layers: pod sandbox and missing layer folders', () => {
 
   it('DESIGN difference 11: a failed pause-container allocation in a UVM takes its layers back (hcsshim leaves them in the UVM)', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
-    const s = spec([L3, L1, S], { ...sandbox, mounts: [{ source: 'C:\\nope', destination: 'C:\\x' }] });
+    await b.file('C:\\data\\x.txt', 'x');
+    const s = spec([L3, L1, S], { ...sandbox, mounts: [{ source: 'C:\\data', destination: 'C:\\x' }] });
+    // The mount's share fails once the layers are in the UVM (a missing source is a preflight error now).
+    b.host.injectFault({ api: 'HcsModifyComputeSystem', match: (c) => JSON.stringify(c.document ?? {}).includes('data') });
     const err = await rejects(allocateWindowsResources({ id: 'p1', spec: s, host: b.host, uvm: vm }));
     assert.match(err.message, /^failed to add VSMB share to utility VM for mount /);
     assert.ok(b.host.calls.some((c) => c.api === 'GuestRequest' && (c.document as { ResourceType?: string }).ResourceType === 'CombinedLayers'));

@@ -102,6 +102,8 @@ export class SimulatedHost implements Host {
   /** Where the state persists (`<root>.state` by default); undefined when in memory only. */
   readonly stateDir: string | undefined;
   private readonly core: SimCore;
+  /** Whether a state change ever reached the state directory (recover: an empty state there is trusted). */
+  readonly stateWritten: () => boolean;
 
   constructor(options: SimulatedHostOptions) {
     this.root = nodePath.resolve(options.root);
@@ -110,6 +112,7 @@ export class SimulatedHost implements Host {
     this.stateDir = options.stateDir === false ? undefined : nodePath.resolve(options.stateDir ?? `${this.root}.state`);
     if (this.stateDir !== undefined) makeStateDirectory(this.stateDir);
     const store = this.stateDir === undefined ? undefined : new StateStore(this.stateDir);
+    this.stateWritten = () => store?.written() ?? false;
     this.core = new SimCore(store?.changed() ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, store);
     if (options.maxCalls !== undefined) this.core.log.limit(checkMaxCalls(options.maxCalls));
   }

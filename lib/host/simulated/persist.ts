@@ -40,6 +40,11 @@ export class StateStore {
     this.#lock = nodePath.join(stateDir, LOCK_FILE);
   }
 
+  /** Whether any process ever wrote the state here. */
+  written(): boolean {
+    return fs.existsSync(this.#file);
+  }
+
   /** The state on disk when another process wrote it since this one last read or wrote it; else undefined. */
   changed(): HostState | undefined {
     let fd: number;
