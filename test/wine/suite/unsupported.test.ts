@@ -34,6 +34,8 @@ describe('without the HCS DLLs (wine, stand-ins removed)', () => {
     const guid = '0aa549ee-f8c9-5b7e-86ac-70393f0fd498';
     await assert.rejects(host.cimMountImage('C:\\s', '6.cim', 0, guid), (e: Error) => /^Failed to load cimfs\.dll: \S/.test(e.message));
     await assert.rejects(host.attachOverlayFilter('C:\\', { SchemaVersion: {}, FilterType: 'UnionFS' }), { message: /^Failed to load computestorage\.dll: \S/ });
+    // The layer folders exist (the host preflight checks them), so the CIM mount is what fails.
+    for (const d of ['C:\\s\\6', 'C:\\s\\7']) fs.mkdirSync(d, { recursive: true });
     const rootfs = [{ type: 'CimFS', source: 'C:\\s\\7', options: ['parentLayerPaths=["C:\\\\s\\\\6"]', 'parentCimPaths=["C:\\\\s\\\\6.cim"]'] }];
     await assert.rejects(allocateWindowsResources({ id: 'c1', spec: {}, rootfs, host }), (e: Error) =>
       e.message.startsWith(`failed to mount container storage: mount forked layer cim: cim Mount C:\\s\\6.cim ${guid}: Failed to load cimfs.dll: `),
