@@ -4,7 +4,7 @@
 // fails the scenario when a mismatch is explained by none, or a declared
 // difference explains nothing:
 // - refusals before the first side effect (1 validation, 6/10 sandbox paths,
-//   7 empty LayerFolders, 9 host preflight): ours fails its allocation with no
+//   7 empty LayerFolders, 9 host preflight: missing driver folders and mount sources): ours fails its allocation with no
 //   call at all where hcsshim made calls (and rolled them back, or for 6/10 succeeded);
 // - releases hcsshim skips (2 the layers after a failed closer, 3 single-file shares,
 //   4 the device-util share and earlier devices, 5 a CCG instance whose query
@@ -13,6 +13,7 @@
 // Where a difference was accepted, our final state must hold nothing hcsshim's does
 // not (we release more, never less).
 
+import { renameBoth } from './cascade';
 import { callText } from './diff';
 import { TOOLS_DIRECTORY, type Scenario } from './scenario';
 import type { Call, Run, StepRun } from './sides';
@@ -31,9 +32,12 @@ export const DIFFERENCE_TITLES: Record<number, string> = {
   11: 'a failed pod-sandbox allocation in a UVM takes its layers back',
 };
 
-/** Which declared refusal our allocation error is: sandbox paths 6/10, driver folders 9, else validation 1. */
-function refusalOf(message: string, declared: ReadonlySet<number>): number | undefined {
-  const candidates = /sandbox/i.test(message) ? [6, 10] : /failed to find path to drivers/.test(message) ? [9] : [1, 7];
+/**
+ * Which declared refusal our allocation error is: the host preflight 9 (op `preflight`,
+ * or the driver-folder check), sandbox paths 6/10, else validation 1/7.
+ */
+function refusalOf(message: string, op: string | undefined, declared: ReadonlySet<number>): number | undefined {
+  const candidates = op === 'preflight' || /failed to find path to drivers/.test(message) ? [9] : /sandbox/i.test(message) ? [6, 10] : [1, 7];
   return candidates.find((d) => declared.has(d));
 }
 
@@ -151,6 +155,9 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
   const refused: number[] = [];
   /** Whether hcsshim left something behind that we released (2-4). */
   let leaked = false;
+  // Once hcsshim has leaked, its later share names and LUNs may differ from ours (cascade.ts).
+  const renamed = renameBoth(theirs, ours);
+  const afterLeak = new Set<string>();
   for (const [i, raw] of theirs.steps.entries()) {
     const st = renumberRoots(raw, refused);
     // A refusal that makes no call in either run still shifts the roots of later containers.
@@ -165,23 +172,39 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
       continue;
     }
     if (st.op === 'allocate' && ourResult.allocateError !== null && mine.calls.length === 0 && (st.calls.length > 0 || later)) {
-      const refusal = refusalOf(ourResult.allocateError, declared);
+      const refusal = refusalOf(ourResult.allocateError, ourResult.allocateOp, declared);
       if (refusal !== undefined) {
         shown.add(refusal);
         const root = /^C:\\c\\([0-9a-f]+)$/.exec(result.containerRootInUvm);
         if (root !== null) refused.push(parseInt(root[1]!, 16));
+        // hcsshim's own rollback of this allocation failed and stopped: it leaked.
+        leaked ||= result.releaseError !== null;
         expected.steps.push(mine);
         Object.assign(expected.containers[st.container]!, { ...ourResult });
         continue;
       }
     }
-    const extra = extras(st.calls, mine.calls);
+    const cascade = leaked;
+    if (cascade && st.op === 'allocate') afterLeak.add(st.container);
+    const extra = cascade
+      ? extras(renumberRoots(renamed.theirs.stepCalls(raw), refused), renumberRoots(renamed.ours.stepCalls(mine), refused))
+      : extras(st.calls, mine.calls);
+    if (cascade && extra?.length === 0) {
+      // Equal but for the names and LUNs the earlier leak shifted.
+      expected.steps.push(mine);
+      continue;
+    }
     if (extra !== undefined && extra.length > 0) {
       // A pod sandbox's layers stay in the UVM (resources_wcow.go:70) even when its allocation
       // fails in hcsshim; ours takes them back (11): the layer releases of its rollback.
       const podSandbox = st.op === 'allocate' && s.uvm !== null && isPodSandbox(s, st.container);
       const kinds = extra
-        .map((i) => releaseDifference(mine.calls[i]!, fileShares, st.op))
+        .map((i) => {
+          // Ours adds again what hcsshim's leak still holds (2: its release stopped, ours did not).
+          const added = cascade ? renamed.ours.addedBy(mine, i) : undefined;
+          if (added !== undefined && renamed.theirs.heldBefore(raw, added)) return 2;
+          return releaseDifference(mine.calls[i]!, fileShares, st.op);
+        })
         .map((k) => (k === 2 && podSandbox && declared.has(11) ? 11 : k));
       // 2 only where hcsshim's release (or its rollback of a failed allocation) failed and
       // stopped, or did so earlier: what it leaked then still holds references now.
@@ -189,9 +212,10 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
       const ok = kinds.every((k) => k !== undefined && declared.has(k) && (k !== 2 || stopped));
       if (ok) {
         for (const k of kinds) shown.add(k!);
-        leaked ||= kinds.some((k) => k === 2 || k === 3 || k === 4);
+        leaked ||= kinds.some((k) => k === 2 || k === 3 || k === 4 || k === 11);
         expected.steps.push(mine);
-        if (st.op === 'release') expected.containers[st.container]!.releaseError = ourResult.releaseError;
+        // A release, or the rollback of a failed allocation, that stopped in hcsshim and ran to the end in ours.
+        expected.containers[st.container]!.releaseError = ourResult.releaseError;
         continue;
       }
       problems.push(
@@ -206,7 +230,15 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
   for (const d of shown) if (!declared.has(d)) problems.push(`DESIGN ${d} shown but not declared`);
   // Everything else must now be equal, but the final state: ours ⊆ hcsshim's.
   expected.containers = renumberRoots(expected.containers, refused);
+  // Results of containers allocated after a leak: equal but for shifted share names.
+  for (const id of afterLeak) {
+    const e = expected.containers[id]!;
+    const o = ours.containers[id]!;
+    if (JSON.stringify(renamed.theirs.result(e)) === JSON.stringify(renamed.ours.result(o))) expected.containers[id] = { ...e, ...o, allocateError: e.allocateError, releaseError: e.releaseError };
+  }
   problems.push(...compare({ ...expected, snapshot: ours.snapshot }, ours));
-  within(ours.snapshot, renumberRoots(theirs.snapshot, refused), '', problems);
+  const final = renumberRoots(theirs.snapshot, refused);
+  if (leaked) within(renamed.ours.snapshot(ours.snapshot), renamed.theirs.snapshot(final), '', problems);
+  else within(ours.snapshot, final, '', problems);
   return problems.length === 0 ? { ok: true, accepted: [...shown].sort((a, b) => a - b), problems } : { ok: false, accepted: [], problems };
 }

@@ -185,7 +185,8 @@ function mayDiffer(hyperv: boolean, drawn: readonly Drawn[], fault: Fault | unde
     if (kinds.some((k) => k === 'bind' || k === 'nosource')) out.add(1);
     if (hyperv && (w.devices ?? []).some((d) => d.idType !== 'vpci' && d.idType !== 'vpci-instance-id')) out.add(1);
     if (w.layerFolders!.length === 1) out.add(1);
-    if (container.spec.annotations?.['io.microsoft.virtualmachine.kerneldrivers']?.includes('missing') === true) out.add(9);
+    // Host preflight (9): a missing driver folder or mount source is refused before any call.
+    if (kinds.includes('missing') || container.spec.annotations?.['io.microsoft.virtualmachine.kerneldrivers']?.includes('missing') === true) out.add(9);
     if (hyperv && (kinds.includes('file') || (w.devices ?? []).length > 0)) out.add(2).add(3);
     if (hyperv && w.credentialSpec !== undefined) out.add(5);
     if (hyperv && container.spec.annotations?.['io.kubernetes.cri.container-type'] === 'sandbox') out.add(11);

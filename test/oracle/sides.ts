@@ -38,6 +38,8 @@ export interface StepRun {
 export interface ContainerResult {
   allocated: boolean;
   allocateError: string | null;
+  /** Ours only, never compared: the failed allocation's error `op` (`preflight` for DESIGN 9). */
+  allocateOp?: string;
   containerRootInUvm: string;
   specRootPath: string;
   mappedDirectories: unknown[];
@@ -279,7 +281,9 @@ export async function runOurs(s: Scenario): Promise<Run> {
           allocations.set(c.id, a);
           Object.assign(r, resultOf(a, c.spec));
         } catch (err) {
-          r.allocateError = asWcowError(err).message;
+          const e = asWcowError(err);
+          r.allocateError = e.message;
+          if (e.op !== undefined) r.allocateOp = e.op;
         }
         steps.push({ op: 'allocate', container: c.id, calls: project(host.calls.slice(at, r.allocateError === null ? documentAt : undefined)) });
       } else {

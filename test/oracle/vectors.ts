@@ -89,7 +89,8 @@ const mounts: Scenario[] = [
   one('mounts V12 sandbox traversal', { mounts: [{ destination: 'C:\\w', source: 'sandbox:///../Windows' }] }, { differences: [6] }),
   one('mounts V16 no writable shares, rw dir', { mounts: [M.rw] }, { uvm: { ...UVM, noWritableFileShares: true } }),
   one('mounts V16 no writable shares, ro dir', { mounts: [M.ro] }, { uvm: { ...UVM, noWritableFileShares: true } }),
-  one('mounts V19 missing dir', { mounts: [M.rw, { destination: 'C:\\x', source: 'C:\\nope' }] }),
+  // hcsshim adds the first share, then fails at the missing one; our preflight refuses first (9).
+  one('mounts V19 missing dir', { mounts: [M.rw, { destination: 'C:\\x', source: 'C:\\nope' }] }, { differences: [9] }),
   one('mounts combined M1-M8', { mounts: [M.rw, M.ro, M.file, M.pipe, M.sandbox, M.physical, M.vhdxRo, M.evd] }, { differences: [2, 3] }),
   one('mounts combined without file, M8 fails', { mounts: [M.rw, M.ro, M.pipe, M.sandbox, M.physical, M.vhdxRo, M.evd] }, { faults: [{ api: 'GrantVmAccess', nth: 3 }] }),
   one('mounts process-isolated dir, ro, pipe', { hyperv: false, mounts: [M.rw, M.ro, M.pipe] }),
@@ -152,7 +153,9 @@ const layers: Scenario[] = [
   one('layers V3b hypervisor-isolated pod sandbox', { annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' } }),
   one('layers V3b isSandbox option', {}, {}, { isSandbox: true }),
   // hcsshim leaves a failed pause container's layers in the UVM with nobody to remove them (11).
-  one('layers V3b pod sandbox allocation fails', { mounts: [{ destination: 'C:\\x', source: 'C:\\nope' }] }, { differences: [11] }, { isSandbox: true }),
+  // The mount's disk cannot be granted after the layers are in (a fault, not a missing
+  // source: the preflight would refuse that before any call, 9).
+  one('layers V3b pod sandbox allocation fails', { mounts: [M.vhdx] }, { differences: [11], faults: [{ api: 'GrantVmAccess', nth: 2 }] }, { isSandbox: true }),
   {
     name: 'layers V4 no layerFolders',
     uvm: UVM,
