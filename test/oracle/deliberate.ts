@@ -94,6 +94,15 @@ function releaseDifference(c: Call, known: Map<string, { path: string; file: boo
   return undefined;
 }
 
+/** Whether hcsshim's allocation of `id` added or extended a single-file share (a file mount, device-util). */
+function holdsFileShare(run: Run, id: string): boolean {
+  const st = run.steps.find((x) => x.op === 'allocate' && x.container === id);
+  return (st?.calls ?? []).some((c) => {
+    const d = doc(c);
+    return d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares' && (d.RequestType === 'Add' || d.RequestType === 'Update') && (d.Settings?.AllowedFiles?.length ?? 0) > 0;
+  });
+}
+
 function isPodSandbox(s: Scenario, id: string): boolean {
   const c = s.containers.find((x) => x.id === id);
   return c !== undefined && (c.isSandbox ?? c.spec.annotations?.['io.kubernetes.cri.container-type'] === 'sandbox');
@@ -111,11 +120,28 @@ function extras(theirs: readonly Call[], ours: readonly Call[]): number[] | unde
   return j === theirs.length ? out : undefined;
 }
 
+/** What names an element of a snapshot list: its first identity field present. */
+const IDENTITY = ['name', 'lun', 'id', 'containerRootPath', 'containerPath', 'path'] as const;
+
+function sameIdentity(a: unknown, b: unknown): boolean {
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const key = IDENTITY.find((k) => k in x);
+  return key !== undefined && JSON.stringify(x[key]) === JSON.stringify(y[key]);
+}
+
 /** Every array element and scalar of `small` is in `big`: ours holds nothing hcsshim does not. */
 function within(small: unknown, big: unknown, at: string, problems: string[]): void {
   if (Array.isArray(small) && Array.isArray(big)) {
     const texts = new Set(big.map((x) => JSON.stringify(x)));
-    for (const x of small) if (!texts.has(JSON.stringify(x))) problems.push(`snapshot ${at}: ours holds ${JSON.stringify(x)}, hcsshim does not`);
+    for (const x of small) {
+      if (texts.has(JSON.stringify(x))) continue;
+      // The same share, disk, device… in both, ours with less in it (fewer allowed files, say).
+      const same = big.find((y) => sameIdentity(x, y));
+      if (same !== undefined) within(x, same, at, problems);
+      else problems.push(`snapshot ${at}: ours holds ${JSON.stringify(x)}, hcsshim does not`);
+    }
   } else if (small !== null && big !== null && typeof small === 'object' && typeof big === 'object') {
     for (const [k, v] of Object.entries(small)) within(v, (big as Record<string, unknown>)[k], at === '' ? k : `${at}.${k}`, problems);
   } else if (JSON.stringify(small) !== JSON.stringify(big)) {
@@ -184,6 +210,14 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
         continue;
       }
     }
+    // hcsshim fails to remove a single-file share without sending a call (vsmb.go:236-276,
+    // DESIGN 3) where ours drops its reference: equal calls, different release outcomes.
+    const silentFileShare = () => {
+      if (st.op !== 'release' || result.releaseError === null || ourResult.releaseError !== null || !declared.has(3) || !holdsFileShare(theirs, st.container)) return;
+      shown.add(3);
+      leaked = true;
+      expected.containers[st.container]!.releaseError = null;
+    };
     const cascade = leaked;
     if (cascade && st.op === 'allocate') afterLeak.add(st.container);
     const extra = cascade
@@ -191,6 +225,7 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
       : extras(st.calls, mine.calls);
     if (cascade && extra?.length === 0) {
       // Equal but for the names and LUNs the earlier leak shifted.
+      silentFileShare();
       expected.steps.push(mine);
       continue;
     }
@@ -223,6 +258,8 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
           .map((i, n) => `      ${kinds[n] === undefined ? '?' : `DESIGN ${kinds[n]}`}: ${callText(mine.calls[i])}`)
           .join('\n')}`,
       );
+    } else if (extra?.length === 0) {
+      silentFileShare();
     }
     expected.steps.push(st);
   }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { allocateWindowsResources, type Allocation } from '../../lib/allocate';
 import { asWcowError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
+import type { FaultHandle } from '../../lib/host/simulated/calls';
 import type { HostSnapshot } from '../../lib/host/simulated/snapshot';
 import { clean } from '../../lib/host/winpath';
 import type { OciSpec } from '../../lib/spec/types';
@@ -77,9 +78,16 @@ async function prepareHost(s: Scenario, root: string): Promise<SimulatedHost> {
   return host;
 }
 
-/** Arm the faults of step `index` (see Fault.atStep). */
+const armed = new WeakMap<SimulatedHost, FaultHandle[]>();
+
+/**
+ * Arm the faults of step `index` (see Fault.atStep) and disarm the previous step's: a
+ * fault that did not fire in its own step (ours refused that allocation before any call,
+ * say) must not fail a call of a later one.
+ */
 function armStep(s: Scenario, host: SimulatedHost, index: number): void {
-  for (const f of s.faults ?? []) if (f.atStep === index) host.injectFault(f);
+  for (const h of armed.get(host) ?? []) h.remove();
+  armed.set(host, (s.faults ?? []).filter((f) => f.atStep === index).map((f) => host.injectFault(f)));
 }
 
 // ---------------------------------------------------------------------------
@@ -264,8 +272,8 @@ export async function runOurs(s: Scenario): Promise<Run> {
     for (const [index, st] of stepsOf(s).entries()) {
       const at = host.calls.length;
       documentAt = undefined;
+      armStep(s, host, index);
       if ('allocate' in st) {
-        armStep(s, host, index);
         const c = s.containers.find((x) => x.id === st.allocate)!;
         const r = containers[c.id]!;
         r.allocated = true;
@@ -290,7 +298,6 @@ export async function runOurs(s: Scenario): Promise<Run> {
         const c = s.containers.find((x) => x.id === st.release)!;
         const a = allocations.get(c.id);
         if (a === undefined) continue; // failed allocations were released by allocate itself
-        armStep(s, host, index);
         try {
           await a.resources.release({ all: (c.release ?? 'all') === 'all' });
         } catch (err) {
