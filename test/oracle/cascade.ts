@@ -112,12 +112,12 @@ export class Renamed {
     return this.heldAtStart.get(st)?.has(token) ?? false;
   }
 
-  /** The token of the share or disk a call of this run adds, if it adds one. */
-  addedBy(st: StepRun, i: number): string | undefined {
+  /** The token of the share or disk a call of this run adds (or, with `Update`, extends), if any. */
+  addedBy(st: StepRun, i: number, request: 'Add' | 'Update' = 'Add'): string | undefined {
     const c = this.stepCalls(st)[i];
     if (c?.document === undefined) return undefined;
     const d = JSON.parse(c.document) as Doc;
-    if (d.RequestType !== 'Add') return undefined;
+    if (d.RequestType !== request) return undefined;
     if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') return d.Settings?.Name;
     return /Attachments\/(<disk-[0-9]+>)$/.exec(d.ResourcePath ?? '')?.[1];
   }

@@ -84,7 +84,9 @@ function releaseDifference(c: Call, known: Map<string, { path: string; file: boo
   if (c.api === 'HcsModifyServiceSettings') return JSON.stringify(d).includes('"RemoveInstance"') ? 5 : undefined;
   // The CCG instance's hvsocket service entry goes with it (DESIGN 5).
   if (d.ResourcePath?.startsWith('VirtualMachine/Devices/HvSocket/') === true) return 5;
-  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return 4;
+  // In a failed allocation ours also takes back the devices assigned before (4); in a release
+  // an extra device removal is one hcsshim's stopped release, or its leak, still holds (2).
+  if (d.ResourcePath?.startsWith('VirtualMachine/Devices/VirtualPci/') === true && d.RequestType === 'Remove') return op === 'allocate' ? 4 : 2;
   if (d.ResourcePath === 'VirtualMachine/Devices/VirtualSmb/Shares') {
     const share = known.get(d.Settings?.Name ?? '');
     const tool = share?.path.toLowerCase() === TOOLS_DIRECTORY.toLowerCase();
@@ -222,8 +224,17 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
     };
     const cascade = leaked;
     if (cascade && st.op === 'allocate') afterLeak.add(st.container);
+    // hcsshim extends (Update) a single-file share its leak still holds where ours, which gave
+    // it back, adds it anew: that Update is left out, and ours' Add is a cascade (below).
+    const leakedUpdate = (i: number): boolean => {
+      const t = renamed.theirs.addedBy(raw, i, 'Update');
+      return t !== undefined && renamed.theirs.heldBefore(raw, t) && !renamed.ours.heldBefore(mine, t);
+    };
     const extra = cascade
-      ? extras(renumberRoots(renamed.theirs.stepCalls(raw), refused), renumberRoots(renamed.ours.stepCalls(mine), refused))
+      ? extras(
+          renumberRoots(renamed.theirs.stepCalls(raw).filter((_c, i) => !leakedUpdate(i)), refused),
+          renumberRoots(renamed.ours.stepCalls(mine), refused),
+        )
       : extras(st.calls, mine.calls);
     if (cascade && extra?.length === 0) {
       // Equal but for the names and LUNs the earlier leak shifted.
