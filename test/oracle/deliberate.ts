@@ -185,8 +185,8 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
   const byContainer = (run: Run, st: StepRun): StepRun | undefined => run.steps.find((x) => x.op === st.op && x.container === st.container);
   /** Counter values of the containers hcsshim allocated and we refused. */
   const refused: number[] = [];
-  /** Whether hcsshim left something behind that we released (2-4). */
-  let leaked = false;
+  /** The difference through which hcsshim first held something ours gave back or never took. */
+  let leak: number | undefined;
   // Once hcsshim has leaked, its later share names and LUNs may differ from ours (cascade.ts).
   const renamed = renameBoth(theirs, ours);
   const afterLeak = new Set<string>();
@@ -211,7 +211,7 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
         if (root !== null) refused.push(parseInt(root[1]!, 16));
         // hcsshim's container now holds references ours never took (its allocation succeeded,
         // or its rollback stopped): shared shares and disks go at other releases in ours.
-        leaked ||= result.allocateError === null || result.releaseError !== null;
+        if (result.allocateError === null || result.releaseError !== null) leak ??= refusal;
         expected.steps.push(mine);
         Object.assign(expected.containers[st.container]!, { ...ourResult });
         continue;
@@ -222,10 +222,10 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
     const silentFileShare = () => {
       if (st.op !== 'release' || result.releaseError === null || ourResult.releaseError !== null || !declared.has(3) || !holdsFileShare(theirs, st.container)) return;
       shown.add(3);
-      leaked = true;
+      leak ??= 3;
       expected.containers[st.container]!.releaseError = null;
     };
-    const cascade = leaked;
+    const cascade = leak !== undefined;
     if (cascade && st.op === 'allocate') afterLeak.add(st.container);
     // hcsshim extends (Update) a single-file share its leak still holds where ours, which gave
     // it back, adds it anew: that Update is left out, and ours' Add is a cascade (below).
@@ -253,17 +253,19 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
         .map((i) => {
           // Ours adds again what hcsshim's leak still holds (2: its release stopped, ours did not).
           const added = cascade ? renamed.ours.addedBy(mine, i) : undefined;
-          if (added !== undefined && renamed.theirs.heldBefore(raw, added)) return 2;
-          return releaseDifference(mine.calls[i]!, fileShares, st.op);
+          // Labelled by the difference that caused the leak, when the scenario does not declare 2.
+          const origin = (k: number | undefined): number | undefined => (k === 2 && !declared.has(2) && leak !== undefined ? leak : k);
+          if (added !== undefined && renamed.theirs.heldBefore(raw, added)) return origin(2);
+          return origin(releaseDifference(mine.calls[i]!, fileShares, st.op));
         })
         .map((k) => (k === 2 && podSandbox && declared.has(11) ? 11 : k));
       // 2 only where hcsshim's release (or its rollback of a failed allocation) failed and
       // stopped, or did so earlier: what it leaked then still holds references now.
-      const stopped: boolean = result.releaseError !== null || leaked;
+      const stopped: boolean = result.releaseError !== null || leak !== undefined;
       const ok = kinds.every((k) => k !== undefined && declared.has(k) && (k !== 2 || stopped));
       if (ok) {
         for (const k of kinds) shown.add(k!);
-        leaked ||= kinds.some((k) => k === 2 || k === 3 || k === 4 || k === 11);
+        leak ??= kinds.find((k) => k === 2 || k === 3 || k === 4 || k === 11);
         expected.steps.push(mine);
         // A release, or the rollback of a failed allocation, that stopped in hcsshim and ran to the end in ours.
         expected.containers[st.container]!.releaseError = ourResult.releaseError;
@@ -291,7 +293,7 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
   }
   problems.push(...compare({ ...expected, snapshot: ours.snapshot }, ours));
   const final = renumberRoots(theirs.snapshot, refused);
-  if (leaked) within(renamed.ours.snapshot(ours.snapshot), renamed.theirs.snapshot(final), '', problems);
+  if (leak !== undefined) within(renamed.ours.snapshot(ours.snapshot), renamed.theirs.snapshot(final), '', problems);
   else within(ours.snapshot, final, '', problems);
   return problems.length === 0 ? { ok: true, accepted: [...shown].sort((a, b) => a - b), problems } : { ok: false, accepted: [], problems };
 }
