@@ -22,7 +22,6 @@ import { assignDevices, checkDriverDirectories, installGuestDrivers } from './de
 import {
   cimVolumeGuid,
   ensureScratch,
-  leftoversOf,
   fromLayerFolders,
   layerFoldersOf,
   mountLayers,
@@ -32,7 +31,6 @@ import {
   SANDBOX_VHDX,
   scratchActions,
   storageLayers,
-  withRollbackErrors,
   type RootfsMount,
   type WcowLayers,
 } from './layers';
@@ -40,6 +38,7 @@ import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
 import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
+import { leftoversOf, withRollbackErrors } from './resources/release';
 import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
 import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
 import type { SpecWarning } from './spec/strict';

@@ -14,7 +14,6 @@ import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
 export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
 export { layerDescriptors } from './descriptors';
-export { leftoversOf, withRollbackErrors } from './release';
 export { fromLayerFolders, layerFoldersOf, parseWcowLayers, rootfsLayers, type RootfsMount, type WcowLayers } from './rootfs';
 export { cimVolumeGuid, cimVolumePath, overlayFilterAttach, overlayFilterDetach, premountedCimLayers } from './cimfs';
 
