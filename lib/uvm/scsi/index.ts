@@ -2,16 +2,16 @@
 // × 64 LUNs, LUN 0 is the UVM's own scratch; an attachment is shared by everyone who adds the
 // same host path and is detached when the last of them releases it.
 
-import { ScsiNoSlotError, wrap } from '../errors';
-import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../hcs/constants';
-import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../hcs/documents';
-import type { AttachmentType } from '../hcs/schema';
-import type { ResourceRecord } from '../resources/closer';
-import { dropReference } from '../resources/journal/decorate';
-import { withJournal } from '../resources/journal/journal';
-import type { UvmBackend } from './backend';
-import { Hold, RefHandle } from './handle';
-import { hostPartLeft } from './modify';
+import { ScsiNoSlotError, wrap } from '../../errors';
+import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../../hcs/constants';
+import { mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../../hcs/documents';
+import type { AttachmentType } from '../../hcs/schema';
+import type { ResourceRecord } from '../../resources/closer';
+import { dropReference } from '../../resources/journal/decorate';
+import { withJournal } from '../../resources/journal/journal';
+import type { UvmBackend } from '../backend';
+import { Hold, RefHandle } from '../handle';
+import { hostPartLeft } from '../modify';
 
 export interface ScsiAddOptions {
   /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
