@@ -144,6 +144,18 @@ export class AttachManager {
     return done;
   }
 
+  /**
+   * `from`'s attachments, for a rehearsal of its UVM (lib/plan): what is in flight is taken as
+   * done — an attach as attached, a detach as detached.
+   */
+  copyFrom(from: AttachManager): void {
+    for (const a of from.attachments()) {
+      if (a.state.kind === 'detaching') continue;
+      const state: AttachState = a.state.kind === 'attaching' ? { kind: 'attached' } : a.state.kind === 'orphaned' ? { kind: 'orphaned' } : a.state;
+      this.#slots[a.controller]![a.lun] = { ...a, state };
+    }
+  }
+
   /** Every slot in use, in controller and LUN order. */
   attachments(): Attachment[] {
     return this.#slots.flatMap((luns) => luns.filter((a): a is Attachment => a !== undefined));

@@ -82,6 +82,12 @@ export class ScsiManager {
     return handle;
   }
 
+  /** `from`'s disks, for a rehearsal of its UVM (lib/plan). */
+  copyFrom(from: ScsiManager): void {
+    this.#attachments.copyFrom(from.#attachments);
+    this.#mounts.copyFrom(from.#mounts);
+  }
+
   get uvmId(): string {
     return this.#vm.id;
   }

@@ -34,6 +34,11 @@ export class MountManager {
     }
   }
 
+  /** `from`'s mounts, for a rehearsal of its UVM (lib/plan). */
+  copyFrom(from: MountManager): void {
+    for (const [key, m] of from.#mounts) this.#mounts.set(key, { ...m });
+  }
+
   /** The guest's mount of the disk at `slot`, if any. */
   mounted(slot: ScsiSlot): GuestMount | undefined {
     return this.#mounts.get(slotKey(slot));
