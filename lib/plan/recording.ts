@@ -19,13 +19,13 @@ import type {
 } from '../hcs/schema';
 import type { ExecResult, Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm } from '../host/types';
 import { dir, join } from '../host/winpath';
+import { SANDBOX_VHDX } from '../layers';
 
 /** What a placeholder stands for, by its value. */
 export type Chosen = (value: string, why: string) => void;
 
 const PLACEHOLDER_GUID = '00000000-0000-0000-0000-000000000000';
 const PLACEHOLDER_VOLUME = `\\\\?\\Volume{${PLACEHOLDER_GUID}}\\`;
-const SANDBOX_VHDX = 'sandbox.vhdx';
 
 /** A document as it travels (JSON): later changes to the caller's object do not show. */
 function copied<T>(doc: T): T {

@@ -87,6 +87,7 @@ const TYPES = [
   'HostStat',
   'LayerDescriptor',
   'OverlayLayerData',
+  'Rehearsal',
   'UtilityVm',
   'UtilityVmOptions',
   'GuestTransport',
