@@ -12,23 +12,14 @@ import { WcowError } from '../../lib/errors';
 import type { SimulatedCall, SimulatedHost } from '../../lib/host/simulated';
 import type { Host, UtilityVm } from '../../lib/host/types';
 import type { OciMount, OciSpec } from '../../lib/spec/types';
-import { CREDENTIAL_SPEC, GPU, L1, L2, L3, machine } from '../reliability/scenarios';
+import { CREDENTIAL_SPEC, everyKind, GPU, L1, L2, L3, machine, mount } from '../reliability/scenarios';
 
-const mount = (source: string, destination: string, extra: Partial<OciMount> = {}): OciMount => ({ source, destination, type: '', options: [], ...extra });
-
-/** Every kind of mount, twice where two containers sharing one is a case of its own (a file share's Update, a disk's reuse). */
+/** Every kind of mount, and a second of a kind where two containers sharing one is a case of its own (a file share's Update, a disk's reuse). */
 const HYPERV_MOUNTS: readonly OciMount[] = [
-  mount('C:\\data\\rw', 'C:\\rw'),
-  mount('C:\\data\\ro', 'C:\\ro', { options: ['ro'] }),
+  ...everyKind,
   mount('C:\\data\\ro', 'C:\\ro-rw'),
-  mount('C:\\data\\cfg\\app.json', 'C:\\app\\app.json', { options: ['ro'] }),
   mount('C:\\data\\cfg\\other.json', 'C:\\app\\other.json', { options: ['ro'] }),
-  mount('\\\\.\\pipe\\foo', '\\\\.\\pipe\\bar'),
-  mount('sandbox:///a/b', 'C:\\sb'),
-  mount('\\\\.\\PHYSICALDRIVE2', 'C:\\pd', { type: 'physical-disk' }),
-  mount('C:\\disks\\data.vhdx', 'C:\\vd', { type: 'virtual-disk', options: ['ro'] }),
   mount('C:\\many\\disks\\v0.vhdx', 'C:\\v0', { type: 'virtual-disk' }),
-  mount('evd://space/{8d4c6e2a-5b1f-4e3d-9a7c-2f6b1d0e4c3a}{c3b2a190-7e6d-4f5c-8b4a-1d2e3f405162}', 'C:\\evd', { type: 'extensible-virtual-disk' }),
 ];
 const PROCESS_MOUNTS: readonly OciMount[] = [mount('C:\\data\\rw', 'C:\\rw'), mount('C:\\data\\ro', 'C:\\ro', { options: ['ro'] }), mount('C:\\data\\cfg\\app.json', 'C:\\app.json')];
 /** A source the host preflight refuses, and a type validation refuses. */
@@ -47,7 +38,8 @@ interface Container {
 const container = (hyperv: boolean): fc.Arbitrary<Container> =>
   fc.record({
     mounts: fc.oneof(
-      { arbitrary: fc.subarray([...(hyperv ? HYPERV_MOUNTS : PROCESS_MOUNTS)], { maxLength: hyperv ? 6 : 3 }), weight: 9 },
+      // Larger than fast-check's default sizes: containers of one UVM then often share a mount.
+      { arbitrary: fc.uniqueArray(fc.constantFrom(...(hyperv ? HYPERV_MOUNTS : PROCESS_MOUNTS)), { maxLength: hyperv ? 6 : 3, size: 'max' }), weight: 9 },
       { arbitrary: fc.subarray([...PROCESS_MOUNTS, ...BAD_MOUNTS], { minLength: 1, maxLength: 3 }), weight: 1 },
     ),
     ccg: fc.boolean(),
@@ -55,7 +47,7 @@ const container = (hyperv: boolean): fc.Arbitrary<Container> =>
     driver: hyperv ? fc.boolean() : fc.constant(false),
     // A scratch folder another container still holds fails the preflight; a released one's is reused.
     scratch: fc.constantFrom('C:\\layers\\s1', 'C:\\layers\\s2', 'C:\\layers\\s3', 'C:\\layers\\s4'),
-    released: fc.boolean(),
+    released: fc.oneof({ arbitrary: fc.constant(false), weight: 3 }, { arbitrary: fc.constant(true), weight: 1 }),
   });
 
 interface Scenario {
@@ -64,7 +56,8 @@ interface Scenario {
   planned: Container;
 }
 
-const scenario: fc.Arbitrary<Scenario> = fc.boolean().chain((hyperv) => fc.record({ hyperv: fc.constant(hyperv), history: fc.array(container(hyperv), { maxLength: 3 }), planned: container(hyperv) }));
+// Mostly a UVM: that is where containers share shares and disks.
+const scenario: fc.Arbitrary<Scenario> = fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }).chain((hyperv) => fc.record({ hyperv: fc.constant(hyperv), history: fc.array(container(hyperv), { maxLength: 3 }), planned: container(hyperv) }));
 
 function specOf(c: Container, hyperv: boolean): OciSpec {
   return {
@@ -125,10 +118,12 @@ async function check(s: Scenario, native: boolean): Promise<void> {
     const host = native ? withoutRehearsal(m.host) : m.host;
     const uvm: UtilityVm | undefined = s.hyperv ? await m.host.createUtilityVm({ id: 'pod@vm' }) : undefined;
     const options = (id: string, c: Container): AllocateOptions => ({ id, spec: specOf(c, s.hyperv), host, ...(uvm !== undefined && { uvm }) });
+    const kept = new Set<string>();
     for (const [i, c] of s.history.entries()) {
       // A history allocation that fails (a scratch in use, a bad mount) is history too.
       const a = await outcome(allocateWindowsResources(options(`h${i}`, c)));
       if ('value' in a && c.released) await a.value.resources.release();
+      else if ('value' in a) for (const m of c.mounts) kept.add(m.source);
     }
     const before = m.host.calls.length;
     const plan = await outcome(planWindowsResources(options('c', s.planned)));
@@ -144,18 +139,24 @@ async function check(s: Scenario, native: boolean): Promise<void> {
       seen.refused++;
       return;
     }
-    assert.ok('value' in allocated, `planned, but the allocation failed: ${'error' in allocated ? allocated.error.message : ''}`);
     const calls: PlannedCall[] = plan.value.calls;
     const chosen = (i: number): boolean => !native || calls[i]?.note?.includes('chosen by') !== true || calls[i]?.note?.includes('VMBus') === true;
+    if ('error' in allocated) {
+      // What HCS refuses (a pipe mapped twice) only HCS knows: RecordingHost plans the calls
+      // up to the refused one, which the allocation then rolls back. The simulated host's
+      // copy refuses it too (the plan fails above).
+      assert.ok(native && allocated.error.code === 'ERR_HCS', `planned, but the allocation failed: ${allocated.error.message}`);
+      const refused = sent.findIndex((c) => c.outcome !== 'ok');
+      assert.deepEqual(lines(calls, chosen).slice(0, refused + 1), lines(sent.slice(0, refused + 1), chosen));
+      return;
+    }
     assert.deepEqual(lines(calls, chosen), lines(sent, chosen));
     assert.ok(calls.every((c) => c.op !== ''));
     if (!native) assert.ok(calls.every((c) => c.note === undefined || c.note.includes('VMBus')), 'the copy of the simulated host chooses what HCS chooses');
     assertPlanShape(plan.value, s.hyperv);
     seen.compared++;
-    // A directory or disk the UVM has a share or attachment for already: the plan, like the
-    // allocation, sends nothing for it.
-    const named = (source: string): boolean => calls.some((c) => JSON.stringify(c.document ?? null).includes(JSON.stringify(source).slice(1, -1)));
-    if (s.hyperv && s.planned.mounts.some((m) => m.source.startsWith('C:\\') && !m.source.endsWith('.json') && !named(m.source))) seen.reused++;
+    // A share or disk the UVM has already from a container still there: reused, not added.
+    if (s.hyperv && s.planned.mounts.some((m) => kept.has(m.source))) seen.reused++;
   } finally {
     fs.rmSync(m.root, { recursive: true, force: true });
   }
@@ -172,14 +173,19 @@ describe('plan: the calls the allocation then sends (issue 13 point 1)', functio
   beforeEach(() => Object.assign(seen, { compared: 0, refused: 0, reused: 0 }));
   afterEach(function () {
     if (this.currentTest?.state !== 'passed') return;
-    assert.ok(seen.compared >= 10 && seen.refused >= 2 && seen.reused >= 2, `too few cases of a kind: ${JSON.stringify(seen)}`);
+    assert.ok(seen.compared >= 10 && seen.refused >= 2 && seen.reused >= 1, `too few cases of a kind: ${JSON.stringify(seen)}`);
   });
 
+  // Always among the runs: the issue's case, a second container in the UVM sharing the first
+  // one's directory and disk (its plan once listed the share Adds allocation never sends).
+  const second = (scratch: string): Container => ({ mounts: [HYPERV_MOUNTS[1]!, HYPERV_MOUNTS[6]!], ccg: true, device: true, driver: false, scratch, released: false });
+  const examples: [Scenario][] = [[{ hyperv: true, history: [second('C:\\layers\\s1')], planned: second('C:\\layers\\s2') }]];
+
   it('on the simulated host, for generated specs and UVM histories: exactly, documents included', async () => {
-    await fc.assert(fc.asyncProperty(scenario, (s) => check(s, false)), { numRuns: 60 });
+    await fc.assert(fc.asyncProperty(scenario, (s) => check(s, false)), { numRuns: 60, examples });
   });
 
   it('on a host without a rehearsal of its own (RecordingHost): the same calls, what HCS chooses marked', async () => {
-    await fc.assert(fc.asyncProperty(scenario, (s) => check(s, true)), { numRuns: 40 });
+    await fc.assert(fc.asyncProperty(scenario, (s) => check(s, true)), { numRuns: 40, examples });
   });
 });
