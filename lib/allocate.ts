@@ -138,7 +138,7 @@ function aborted(op: string, reason: unknown): AbortedError {
  * the step's op — the finer ops a step reports itself (`ccg.query` inside `ccg.add`'s
  * step) are kept.
  */
-async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>, inStep: InStep = run): Promise<T> {
+async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>, inStep: InStep): Promise<T> {
   if (signal?.aborted) throw aborted(ops[0], signal.reason);
   try {
     return await inStep(ops[0], () => traceStep(ops[0], 'step', fn));
@@ -159,7 +159,7 @@ const run: InStep = (_op, fn) => fn();
  * the host, while the preflight checks the live one — its containers, its journals — and
  * nothing is journaled.
  */
-export interface Rehearsing {
+interface Rehearsing {
   live: Host;
   journalDir: string | undefined;
   inStep: InStep;
@@ -412,7 +412,8 @@ export interface Plan {
 export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
   const id = o.id === '' ? randomUUID() : o.id;
   const r = await rehearse(o.host, o.uvm);
-  const { uvm: _live, journal: _journal, ...rest } = o;
+  // The rehearsal's UVM handle instead of the caller's, and no journal (the preflight still reads `o.journal`).
+  const { uvm: _uvm, journal: _journal, ...rest } = o;
   const { context: c } = await allocate(
     { ...rest, id, host: r.host, ...(r.uvm !== undefined && { uvm: r.uvm }) },
     { live: o.host, journalDir: o.journal, inStep: r.inStep },
