@@ -11,28 +11,22 @@
 
 import { randomUUID } from 'node:crypto';
 import { AbortedError, errorFor, InvalidSpecError, ReleaseError, asWcowError, type WcowError } from './errors';
-import { DEVICE_UTIL_NAME, WCOW_ROOT_IN_UVM_FMT } from './hcs/constants';
-import { assignedDevice, ccgPropertyQuery, mappedPipeAdd, storage, type LayerSpec } from './hcs/documents';
+import { WCOW_ROOT_IN_UVM_FMT } from './hcs/constants';
+import { assignedDevice, storage, type LayerSpec } from './hcs/documents';
 import type { ContainerCredentialGuardState, ContainerDocument, Device, MappedDirectory } from './hcs/schema';
 import { abortableHost, withAbortSignal } from './host/abort';
 import type { Host, UtilityVm } from './host/types';
-import { clean, join } from './host/winpath';
+import { clean } from './host/winpath';
 import { setupCredentialGuard } from './credentials';
 import { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
 import {
-  cimVolumeGuid,
   ensureScratch,
-  leftoversOf,
   fromLayerFolders,
   layerFoldersOf,
   mountLayers,
-  overlayFilterAttach,
   premountedCimLayers,
   rootfsLayers,
-  SANDBOX_VHDX,
-  scratchActions,
   storageLayers,
-  withRollbackErrors,
   type RootfsMount,
   type WcowLayers,
 } from './layers';
@@ -40,10 +34,12 @@ import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
 import { hostPreflight, reserve } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
+import { leftoversOf, withRollbackErrors } from './resources/release';
 import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
 import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
-import type { SpecWarning } from './spec/strict';
 import { validateSpec, type ValidatedSpec } from './spec/validate';
+import type { SpecWarning } from './spec/strict';
+import { rehearse, type PlannedCall } from './plan';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
 
@@ -142,10 +138,10 @@ function aborted(op: string, reason: unknown): AbortedError {
  * the step's op — the finer ops a step reports itself (`ccg.query` inside `ccg.add`'s
  * step) are kept.
  */
-async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal | undefined, fn: () => Promise<T>, inStep: InStep): Promise<T> {
   if (signal?.aborted) throw aborted(ops[0], signal.reason);
   try {
-    return await traceStep(ops[0], 'step', fn);
+    return await inStep(ops[0], () => traceStep(ops[0], 'step', fn));
   } catch (err) {
     const e = asWcowError(err);
     if (e.op !== undefined && ops.includes(e.op)) throw e;
@@ -153,21 +149,39 @@ async function step<T>(ops: readonly [string, ...string[]], signal: AbortSignal 
   }
 }
 
+/** How a step runs: as it is, or (a rehearsal, lib/plan) inside a scope that names it. */
+export type InStep = <T>(op: string, fn: () => Promise<T>) => Promise<T>;
+
+const run: InStep = (_op, fn) => fn();
+
+/**
+ * What a plan rehearses the allocation against (lib/plan): the calls go to a rehearsal of
+ * the host, while the preflight checks the live one — its containers, its journals — and
+ * nothing is journaled.
+ */
+interface Rehearsing {
+  live: Host;
+  journalDir: string | undefined;
+  inStep: InStep;
+}
+
 interface Context {
   id: string;
   host: Host;
-  /** The host as the caller passed it (`host` is the same one wrapped for tracing and the journal). */
+  /** The host as the caller passed it (`host` is the same one wrapped for tracing and the journal); for a plan the live one. */
   callerHost: Host;
+  /** Where the preflight looks for other processes' containers. */
   journalDir: string | undefined;
   state: UvmState | undefined;
   validated: ValidatedSpec;
   schemaVersion: SchemaVersionRequest;
   isSandbox: boolean;
+  inStep: InStep;
   /** What the engine mounts (LayerFolders or the rootfs mount, one typed value). */
   layers: WcowLayers;
 }
 
-function prepare(o: PlanOptions): Context {
+function prepare(o: PlanOptions, at: Rehearsing): Context {
   const state = o.uvm === undefined ? undefined : uvmState(o.host, o.uvm);
   const schemaVersion = determineSchemaVersion(o.host.build, state !== undefined, o.schemaVersion);
   const parsed = o.rootfs === undefined ? undefined : rootfsLayers(o.rootfs, o.spec);
@@ -186,7 +200,7 @@ function prepare(o: PlanOptions): Context {
   // A preset Root.Path with CIM layers must be a volume path (resources_wcow.go:49-55, main).
   if (layers.kind === 'forked-cim' && !validated.mountLayers) premountedCimLayers(validated.rootPath);
   const id = o.id === '' ? randomUUID() : o.id;
-  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers };
+  return { id, host: o.host, callerHost: at.live, journalDir: at.journalDir, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers, inStep: at.inStep };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
@@ -204,9 +218,9 @@ async function preflight(c: Context): Promise<MountsConfig | undefined> {
 }
 
 /** validate: errors read as lib/spec words them, with op `validate`. */
-function validate(o: PlanOptions): Context {
+function validate(o: PlanOptions, at: Rehearsing): Context {
   try {
-    return prepare(o);
+    return prepare(o, at);
   } catch (err) {
     const e = asWcowError(err);
     throw errorFor(e.code, e.message, { ...e.details(), op: 'validate', cause: e });
@@ -218,15 +232,21 @@ function validate(o: PlanOptions): Context {
  * (`release({ all: true })`, as CreateContainer's deferred ReleaseResources does) and
  * the step's error is thrown — with the rollback's failures appended when it failed too.
  */
-export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
+export async function allocateWindowsResources(o: AllocateOptions): Promise<Allocation> {
+  return (await allocate(o, undefined)).allocation;
+}
+
+function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promise<{ allocation: Allocation; context: Context }> {
   const trace = o.logger === undefined ? { containerId: o.id } : { containerId: o.id, logger: o.logger };
   return withTraceContext(trace, () => withAbortSignal(o.signal, () => journalScope(o.journal !== undefined, async (bindJournal) => {
     const signal = o.signal;
     if (signal?.aborted) throw aborted('validate', signal.reason);
     // Host calls are published as `call` steps (UVM calls are traced by lib/uvm).
-    const c = await traceStep('validate', 'step', async () => ({ ...validate({ ...o, host: abortableHost(journalHost(traceHost(o.host))) }), callerHost: o.host }));
+    const at: Rehearsing = rehearsing ?? { live: o.host, journalDir: o.journal, inStep: run };
+    const c = await traceStep('validate', 'step', async () => validate({ ...o, host: abortableHost(journalHost(traceHost(o.host))) }, at));
     const { host, state, validated } = c;
-    const argonMounts = await step(['preflight', 'drivers.install', 'mounts.resolve'], signal, () => preflight(c));
+    const stage = <T>(ops: readonly [string, ...string[]], fn: () => Promise<T>): Promise<T> => step(ops, signal, fn, c.inStep);
+    const argonMounts = await stage(['preflight', 'drivers.install', 'mounts.resolve'], () => preflight(c));
 
     // Root.Path is set below, before anything can return the spec.
     const spec = structuredClone(validated.spec) as AllocatedSpec;
@@ -235,7 +255,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
     const journalDir = o.journal;
     if (journalDir !== undefined) {
       // From here on every acquisition is journaled before it is attempted.
-      resources.journal = await step(['journal.open'], signal, () => Journal.create(journalDir, c.id, hostIdentity(o.host))).catch((err: unknown) => {
+      resources.journal = await stage(['journal.open'], () => Journal.create(journalDir, c.id, hostIdentity(o.host))).catch((err: unknown) => {
         reservation.drop();
         throw err;
       });
@@ -250,13 +270,13 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // hcsshim main ensures a scratch VHD for WCIFS layers only: a CIM scratch is the
       // snapshotter's (wcow_mount.go:131); LayerFolders keep v0.11.4's behaviour.
       if (c.layers.kind === 'wcifs') {
-        await step(['scratch.create'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+        await stage(['scratch.create'], () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
       }
 
       // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.
       spec.root = { ...spec.root, path: validated.rootPath };
       if (validated.mountLayers) {
-        const mounted = await step(['layers.mount'], signal, () => mountLayers(host, state, c.layers, rootInUvm, c.id));
+        const mounted = await stage(['layers.mount'], () => mountLayers(host, state, c.layers, rootInUvm, c.id));
         spec.root.path = mounted.rootPath;
         // Pod sandbox in a UVM: its layers belong to the UVM, not to the container
         // (layers §1.2 step 6): never in `resources`, so release does not remove them;
@@ -270,7 +290,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
 
       let disks: MappedDirectory[] = [];
       if (state !== undefined) {
-        disks = await step(['mounts', 'mounts.scsi', 'mounts.vsmb', 'mounts.pipe', 'mounts.sandbox'], signal, () =>
+        disks = await stage(['mounts', 'mounts.scsi', 'mounts.vsmb', 'mounts.pipe', 'mounts.sandbox'], () =>
           setupMounts(state, validated.mounts, resources),
         );
       }
@@ -280,7 +300,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       let credentialGuard: ContainerCredentialGuardState | undefined;
       const credentialSpec = validated.credentialSpec;
       if (credentialSpec !== undefined && isV21(c.schemaVersion)) {
-        credentialGuard = await step(['ccg.add', 'ccg.query', 'hvsocket.update'], signal, () =>
+        credentialGuard = await stage(['ccg.add', 'ccg.query', 'hvsocket.update'], () =>
           setupCredentialGuard(host, state, c.id, credentialSpec, resources),
         );
       }
@@ -289,17 +309,17 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       let devices: readonly OciWindowsDevice[] = validated.devices;
       if (state !== undefined) {
         if (validated.devices.length > 0) {
-          const assigned = await step(['devices.assign'], signal, () => assignDevices(host, state, validated.devices));
+          const assigned = await stage(['devices.assign'], () => assignDevices(host, state, validated.devices));
           resources.add(...assigned.closers);
           devices = assigned.devices;
           spec.windows = { ...spec.windows, devices: assigned.devices };
         }
-        const drivers = await step(['drivers.install'], signal, () => installGuestDrivers(state, validated.driverDirectories));
+        const drivers = await stage(['drivers.install'], () => installGuestDrivers(state, validated.driverDirectories));
         resources.add(...drivers);
       }
 
       // What hcsdoc_wcow reads back after allocation (layers §7.2, mounts §8).
-      const document = await step(['document', 'mounts.resolve'], signal, async () => ({
+      const document = await stage(['document', 'mounts.resolve'], async () => ({
         layers: await storageLayers(host, state, c.layers, c.id, validated.mountLayers ? undefined : validated.rootPath),
         mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
       }));
@@ -308,7 +328,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // longer answers for them (until then recover takes them back after a crash).
       resources.uvmOwned = sandboxUndos;
       reservation.settle();
-      return {
+      const allocation: Allocation = {
         spec,
         containerRootInUvm: rootInUvm,
         mappedDirectories: disks,
@@ -316,6 +336,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
         resources,
         containerDocument: () => buildContainerDocument(state === undefined, document.layers, rootPath, document.mounts, credentialGuard, devices),
       };
+      return { allocation, context: c };
     } catch (err) {
       // The UVM keeps a pod sandbox's layers only once the sandbox exists: a failed sandbox
       // allocation takes them back, or they would stay in the UVM with nobody to remove them.
@@ -369,106 +390,33 @@ function buildContainerDocument(
 // ---------------------------------------------------------------------------
 // Plan
 
-/**
- * One call allocateWindowsResources would make. `document` is the exact JSON when it
- * does not depend on the UVM's live state; share names, LUNs, VMBus GUIDs and CCG
- * service ids are chosen at allocation time, so those calls name their `resource`
- * instead. The AddInstance document is never shown: it carries the credential spec.
- */
-export interface PlannedCall {
-  op: string;
-  api: string;
-  target?: string;
-  resource?: string;
-  document?: unknown;
-}
+export type { PlannedCall } from './plan';
 
 export interface Plan {
   id: string;
   isolation: 'process' | 'hypervisor';
   schemaVersion: SchemaVersionRequest;
+  /** Every call the allocation will make, in order, with its document (lib/plan). */
   calls: PlannedCall[];
   /** What the spec asks for that Windows will not do as written (mount options it does not read). */
   warnings: SpecWarning[];
 }
 
 /**
- * Validate everything allocateWindowsResources would validate — the spec, the driver
- * directories, process-isolated mount sources — and list the calls it would make, in
- * order. Reads the host (Stat, ResolvePath, NameToGuid) but changes nothing.
+ * Validate everything allocateWindowsResources validates and list the calls it will make, in
+ * order, by running it against a rehearsal of the host and of the UVM's state in this
+ * process (lib/plan), which send nothing: a disk or share this process holds already is
+ * reused in the plan as it will be by the allocation. The preflight reads the live host
+ * (Stat; the crash journals of `journal`) as the allocation's does; nothing is journaled.
  */
 export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
-  const c = validate(o);
-  const { host, state, validated } = c;
-  await step(['preflight', 'drivers.install', 'mounts.resolve'], undefined, () => preflight(c));
-  const calls: PlannedCall[] = [];
-  const uvmId = state?.id;
-  const add = (op: string, api: string, target: string | undefined, extra: { resource?: string; document?: unknown } = {}): void => {
-    calls.push({ op, api, ...(target !== undefined && { target }), ...extra });
-  };
-
-  const scratch = validated.scratchFolder;
-  if (c.layers.kind === 'wcifs') {
-    const todo = await scratchActions(host, scratch);
-    if (todo.mkdir) add('scratch.create', 'MkdirAll', scratch);
-    if (todo.createVhdx) add('scratch.create', 'CreateSandboxLayer', scratch);
-  }
-
-  if (validated.mountLayers && c.layers.kind === 'forked-cim') {
-    const guid = cimVolumeGuid(c.id);
-    add('layers.mount', 'CimMountImage', c.layers.layers[0]!.cimPath, { resource: guid });
-    for (const api of ['ActivateLayer', 'GetLayerMountPath']) add('layers.mount', api, scratch);
-    // The scratch volume is known only once activated: the call names the document, not its target.
-    add('layers.mount', 'HcsAttachOverlayFilter', undefined, { resource: scratch, document: overlayFilterAttach(guid) });
-  } else if (validated.mountLayers && state === undefined) {
-    for (const api of ['ActivateLayer', 'PrepareLayer', 'GetLayerMountPath']) add('layers.mount', api, scratch);
-  } else if (validated.mountLayers) {
-    for (const p of validated.parentLayers) add('layers.mount', 'HcsModifyComputeSystem', uvmId, { resource: p });
-    const vhdx = join(scratch, SANDBOX_VHDX);
-    add('layers.mount', 'ResolvePath', vhdx);
-    add('layers.mount', 'GrantVmAccess', uvmId, { resource: vhdx });
-    add('layers.mount', 'HcsModifyComputeSystem', uvmId, { resource: vhdx });
-    add('layers.mount', 'GuestRequest', uvmId, { resource: vhdx });
-    add('layers.mount', 'GuestRequest', uvmId, { resource: 'CombinedLayers' });
-  }
-
-  if (state !== undefined) {
-    for (const m of validated.mounts) {
-      const cls = m.classification;
-      if (cls.kind === 'scsi') {
-        if (cls.attachmentType !== 'ExtensibleVirtualDisk') add('mounts.scsi', 'GrantVmAccess', uvmId, { resource: cls.hostPath });
-        add('mounts.scsi', 'HcsModifyComputeSystem', uvmId, { resource: cls.hostPath });
-        add('mounts.scsi', 'GuestRequest', uvmId, { resource: cls.hostPath });
-      } else if (cls.kind === 'sandbox') {
-        add('mounts.sandbox', 'Exec', uvmId, { resource: cls.sandboxPath });
-      } else if (cls.kind === 'uvm-pipe') {
-        continue; // a pod pipe: no call (hcsshim main)
-      } else if (cls.kind === 'pipe') {
-        add('mounts.pipe', 'HcsModifyComputeSystem', uvmId, { resource: m.source, document: mappedPipeAdd(m.source) });
-      } else {
-        add('mounts.vsmb', 'HcsModifyComputeSystem', uvmId, { resource: m.source });
-      }
-    }
-  }
-
-  if (validated.credentialSpec !== undefined && isV21(c.schemaVersion)) {
-    add('ccg.add', 'HcsModifyServiceSettings', undefined, { resource: c.id });
-    add('ccg.query', 'HcsGetServiceProperties', undefined, { document: ccgPropertyQuery() });
-    if (state !== undefined) add('hvsocket.update', 'HcsModifyComputeSystem', uvmId, { resource: c.id });
-  }
-
-  if (state !== undefined) {
-    if (validated.devices.length > 0) {
-      add('devices.assign', 'HcsModifyComputeSystem', uvmId, { resource: join(host.toolsDirectory, DEVICE_UTIL_NAME) });
-      for (const d of validated.devices) {
-        add('devices.assign', 'HcsModifyComputeSystem', uvmId, { resource: d.pciId ?? d.id });
-        add('devices.assign', 'Exec', uvmId, { resource: d.pciId ?? d.id });
-      }
-    }
-    for (const d of validated.driverDirectories) {
-      add('drivers.install', 'HcsModifyComputeSystem', uvmId, { resource: d });
-      add('drivers.install', 'Exec', uvmId, { resource: d });
-    }
-  }
-  return { id: c.id, isolation: state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls, warnings: validated.warnings };
+  const id = o.id === '' ? randomUUID() : o.id;
+  const r = await rehearse(o.host, o.uvm);
+  // The rehearsal's UVM handle instead of the caller's, and no journal (the preflight still reads `o.journal`).
+  const { uvm: _uvm, journal: _journal, ...rest } = o;
+  const { context: c } = await allocate(
+    { ...rest, id, host: r.host, ...(r.uvm !== undefined && { uvm: r.uvm }) },
+    { live: o.host, journalDir: o.journal, inStep: r.inStep },
+  );
+  return { id, isolation: c.state === undefined ? 'process' : 'hypervisor', schemaVersion: c.schemaVersion, calls: r.calls(), warnings: c.validated.warnings };
 }

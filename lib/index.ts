@@ -1,30 +1,76 @@
-// Public API of wcow-resources (see DESIGN.md). Each concern adds its exports here.
-export * from './errors';
-export type * from './hcs/schema';
-export type { Host, UtilityVm, UtilityVmOptions, HostCall, HostStat, LayerDescriptor, ExecResult } from './host/types';
-export * as winpath from './host/winpath';
-export * from './hcs/constants';
-export * from './hcs/resourcepaths';
-export * from './hcs/documents';
-export * from './hcs/commandline';
-export * from './mounts/classify';
-export type * from './spec/types';
-export * from './spec/validate';
-export * from './uvm';
-export * from './resources';
-export { NativeHost } from './host/native';
-export * from './vhdx/index';
-export { allocateWindowsResources, planWindowsResources, determineSchemaVersion } from './allocate';
+// Public API of wcow-resources: DESIGN.md's API, the VHDX engine, the trace API, the error
+// classes and the types a caller needs to call them (or to implement Host). Everything else
+// is internal; test/api/exports.test.ts pins this list.
+
+// The allocation (DESIGN.md "Public API").
+export { allocateWindowsResources, planWindowsResources } from './allocate';
 export type { AllocateOptions, Allocation, Plan, PlanOptions, PlannedCall, SchemaVersionRequest } from './allocate';
+export type { RootfsMount } from './layers';
+export type { Resources } from './resources';
+export { recover } from './resources';
+export type { RecoverAction, RecoverOptions, RecoverReport, RecoveredJournal } from './resources';
+export type { AllocatedSpec, OciConfig, OciMount, OciSpec, OciWindowsDevice } from './spec/types';
+export type { SpecWarning } from './spec/strict';
+export type {
+  ContainerCredentialGuardState,
+  ContainerDocument,
+  GuestModificationRequest,
+  MappedDirectory,
+  ModifySettingRequest,
+  ProcessParameters,
+  ServiceModificationRequest,
+  ServiceProperties,
+  ServicePropertyQuery,
+} from './hcs/schema';
+
+// Hosts.
 export { createHost, defaultSimulatedRoot, stateLayout } from './host/index';
 export type { CreateHostOptions, StateLayout } from './host/index';
-export { ensureScratch, mountLayers, storageLayers, layerDescriptors } from './layers';
-export { setupMounts } from './mounts/setup';
-export { createMountsConfig } from './mounts/config';
-export type { MountsConfig } from './mounts/config';
-export { setupCredentialGuard } from './credentials';
-export { assignDevices, checkDriverDirectories, installGuestDrivers } from './devices';
-export { SimulatedHost, STATE_CHANGING_APIS } from './host/simulated';
-export type { SimulatedHostOptions, SimulatedCall, FaultSpec, FaultHandle, HostSnapshot, UvmSnapshot, ScsiSnapshot, LatencyOptions } from './host/simulated';
+export type { ExecOptions, ExecResult, Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from './host/types';
+export { NativeHost } from './host/native';
+export type { GuestTransport, NativeHostOptions, OpenUtilityVmOptions } from './host/native';
+export { SimulatedHost } from './host/simulated';
+export type { FaultHandle, FaultSpec, HostSnapshot, LatencyOptions, ScsiSnapshot, SimulatedCall, SimulatedHostOptions, UvmSnapshot } from './host/simulated';
+
+// Errors (README "Errors": one class per code).
+export {
+  AbortedError,
+  AlreadyExistsError,
+  GuestError,
+  HcsError,
+  InvalidArgumentError,
+  InvalidMountError,
+  InvalidSpecError,
+  IoError,
+  JournalError,
+  NativeMissingError,
+  NotFoundError,
+  OperationDeniedError,
+  PlatformUnsupportedError,
+  ReleaseError,
+  ScsiNoSlotError,
+  UnsupportedMountTypeError,
+  VhdxCorruptError,
+  VhdxExistsError,
+  WcowError,
+  WritableShareDeniedError,
+} from './errors';
+export type { HcsErrorEvent, HcsResultDocument, WcowErrorCode, WcowErrorDetails } from './errors';
+
+// The VHDX engine (README "The VHDX engine").
+export { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx, readVhdx, writeVhdx } from './vhdx/index';
+export type {
+  CreateDifferencingVhdxOptions,
+  CreateVhdxOptions,
+  VhdxBatInfo,
+  VhdxHeaderInfo,
+  VhdxInfo,
+  VhdxMetadataItem,
+  VhdxParentLocator,
+  VhdxRegionEntry,
+  VhdxRegionTableInfo,
+} from './vhdx/index';
+
+// Tracing (README: steps on diagnostics_channel, a pino-compatible logger).
 export { onStep, STEP_CHANNEL } from './trace';
 export type { Logger, StepContext } from './trace';

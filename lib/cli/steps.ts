@@ -6,7 +6,7 @@ import { asWcowError } from '../errors';
 import { onStep, type StepContext } from '../trace';
 import { formatMs, table } from './format';
 import type { Progress } from './progress';
-import { resourceOf } from './rehearse';
+import { resourceOf } from '../plan';
 
 export interface StepRecord {
   step: string;
@@ -83,7 +83,7 @@ export interface ReceivedCall {
 /**
  * The resource of each record: a host call's record is matched, in order, with the next
  * received call of the same API (an allocation makes its calls one at a time, and both
- * lists are in start order), and named by its document (rehearse.ts resourceOf) — the
+ * lists are in start order), and named by its document (lib/plan resourceOf) — the
  * target alone says only `pod1@vm`.
  */
 function resources(records: readonly StepRecord[], received: readonly ReceivedCall[]): string[] {

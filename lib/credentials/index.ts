@@ -8,7 +8,7 @@ import { HcsError, ReleaseError, wrap } from '../errors';
 import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance, ccgState } from '../hcs/documents';
 import type { ContainerCredentialGuardInstance, ContainerCredentialGuardState } from '../hcs/schema';
 import type { Host } from '../host/types';
-import { rollbackAfter } from '../layers/release';
+import { rollbackAfter } from '../resources/release';
 import { closer, type Resources } from '../resources';
 import type { UvmState } from '../uvm';
 

@@ -5,11 +5,11 @@
 // spec's devices (the container sees them by location path).
 
 import { wrap } from '../errors';
-import { exitError } from '../mounts/guest';
+import { exitError } from '../uvm/exec';
 import { DEVICE_ID_TYPE_LOCATION_PATH, DEVICE_UTIL_NAME } from '../hcs/constants';
 import type { Host } from '../host/types';
 import { join } from '../host/winpath';
-import { rollbackOnFailure } from '../layers/release';
+import { rollbackOnFailure } from '../resources/release';
 import type { Closer } from '../resources';
 import type { OciWindowsDevice } from '../spec/types';
 import type { ValidatedDevice } from '../spec/validate';

@@ -10,11 +10,11 @@
 
 import { wrap } from '../errors';
 import { ERROR_NO_MORE_ITEMS, PNPUTIL_PATH } from '../hcs/constants';
-import { rollbackOnFailure } from '../layers/release';
+import { rollbackOnFailure } from '../resources/release';
 import type { Closer } from '../resources';
 import type { UvmState } from '../uvm';
 import { statHostPath } from '../uvm/vsmb';
-import { exitError } from '../mounts/guest';
+import { exitError } from '../uvm/exec';
 
 /**
  * Every directory must exist before anything is shared (devices.go:232-259):

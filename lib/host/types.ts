@@ -89,6 +89,13 @@ export interface UtilityVm {
   close(): Promise<void>;
 }
 
+/** A host that answers like another one from a copy of its state and sends it nothing (Host.rehearse). */
+export interface Rehearsal {
+  readonly host: Host;
+  /** The rehearsal's handle of `uvm`, a utility VM of the host rehearsed. */
+  utilityVm(uvm: UtilityVm): Promise<UtilityVm>;
+}
+
 export interface Host {
   readonly kind: 'simulated' | 'native';
   /** Windows build number of the host (osversion.Build()). */
@@ -131,6 +138,14 @@ export interface Host {
   // ---- HCS service (HcsModifyServiceSettings / HcsGetServiceProperties) ----
   modifyServiceSettings(request: ServiceModificationRequest): Promise<void>;
   getServiceProperties(query: ServicePropertyQuery): Promise<ServiceProperties>;
+
+  /**
+   * Optional: a rehearsal of this host — a copy that answers every call as this host would
+   * now and sends nothing to it — telling `onCall` of each call it receives, as it receives
+   * it (planWindowsResources allocates against it). Without one, lib/plan records the calls
+   * and answers them itself.
+   */
+  rehearse?(onCall: (call: HostCall) => void): Rehearsal;
 }
 
 /** The CCG state type re-exported for hosts that answer credential-guard queries. */

@@ -16,7 +16,7 @@ import { uuidV5 } from '../host/uuid';
 import type { Host, OverlayLayerData } from '../host/types';
 import { base, dir } from '../host/winpath';
 import { closer, type Closer } from '../resources';
-import { withRollbackErrors } from './release';
+import { withRollbackErrors } from '../resources/release';
 import type { ForkedCimLayers } from './rootfs';
 
 /**

@@ -9,7 +9,7 @@ import { LAYER_RETRY_ATTEMPTS, LAYER_RETRY_DELAY_MS, ERROR_NOT_READY, ERROR_DEVI
 import type { Host } from '../host/types';
 import { closer, type Closer } from '../resources';
 import { layerDescriptors } from './descriptors';
-import { leftoversOf, rollbackOnFailure } from './release';
+import { leftoversOf, rollbackOnFailure } from '../resources/release';
 
 /**
  * hcsshim serializes PrepareLayer process-wide, "a temporary workaround for a

@@ -12,11 +12,10 @@ import { mountHostLayers } from './host';
 import { layerFoldersOf, type WcowLayers } from './rootfs';
 import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
-export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
+export { ensureScratch, SANDBOX_VHDX } from './scratch';
 export { layerDescriptors } from './descriptors';
-export { leftoversOf, withRollbackErrors } from './release';
 export { fromLayerFolders, layerFoldersOf, parseWcowLayers, rootfsLayers, type RootfsMount, type WcowLayers } from './rootfs';
-export { cimVolumeGuid, cimVolumePath, overlayFilterAttach, overlayFilterDetach, premountedCimLayers } from './cimfs';
+export { cimVolumeGuid, premountedCimLayers } from './cimfs';
 
 export interface LayerMount {
   /** Argon: `\\?\Volume{…}\`; Xenon: `C:\c\<hex>`. */

@@ -22,11 +22,6 @@ async function missing(host: Host, path: string): Promise<boolean> {
   }
 }
 
-/** What ensureScratch has to do: create the folder, the VHD, both or neither. Reads only. */
-export async function scratchActions(host: Host, scratchFolder: string): Promise<{ mkdir: boolean; createVhdx: boolean }> {
-  return { mkdir: await missing(host, scratchFolder), createVhdx: await missing(host, join(scratchFolder, SANDBOX_VHDX)) };
-}
-
 /**
  * Create the scratch folder (MkdirAll, only when missing) and `<scratch>\sandbox.vhdx`
  * (vmcompute CreateSandboxLayer with one descriptor per parent, only when missing).

@@ -9,7 +9,7 @@ import type { Host } from '../host/types';
 import { base, clean, join } from '../host/winpath';
 import { closer, type Closer } from '../resources';
 import type { ScsiMount, UvmState, VsmbShare } from '../uvm';
-import { releaseEach, rollbackOnFailure } from './release';
+import { releaseEach, rollbackOnFailure } from '../resources/release';
 import { SANDBOX_VHDX } from './scratch';
 
 export interface UvmLayersMount {

@@ -1,12 +1,5 @@
-// How hcsshim reports the processes it runs in the utility VM (cmd.ExecInUvm):
-// the exit error, and Go's `%q` of their captured output.
-
-import { GuestError } from '../errors';
-
-/** cmd.ExitError for a non-zero exit code (cmd.go:84-91). */
-export function exitError(exitCode: number): GuestError {
-  return new GuestError(`process exited with exit code ${exitCode}`, { exitCode });
-}
+// Go's `%q`, as hcsshim prints a guest process's captured output and a mount source in
+// its errors.
 
 const SHORT: Record<string, string> = {
   '\x07': '\\a',

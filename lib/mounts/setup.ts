@@ -12,7 +12,8 @@ import type { Resources } from '../resources';
 import type { ValidatedMount } from '../spec/validate';
 import type { UvmState } from '../uvm';
 import { formatMount } from './classify';
-import { exitError, goQuote } from './guest';
+import { exitError } from '../uvm/exec';
+import { goQuote } from './guest';
 
 /**
  * `cmd /c mkdir P & dir P` as SYSTEM in `C:\` (resources_wcow.go:204-229; §3.2): `&`

@@ -21,6 +21,40 @@ export interface ModifyOptions {
   signal?: AbortSignal;
 }
 
+type Send = (req: ModifySettingRequest) => Promise<void>;
+
+/** The host part of an Add (modify.go:21-24): `adding VM resources: <e>`. */
+export async function addHostPart(send: Send, hostPart: ModifySettingRequest): Promise<void> {
+  try {
+    await send(hostPart);
+  } catch (err) {
+    throw wrap(err, 'adding VM resources', { op: 'uvm.modify' });
+  }
+}
+
+/** The host part of a Remove (modify.go:44-48): `removing VM resources: <e>`. */
+export async function removeHostPart(send: Send, hostPart: ModifySettingRequest): Promise<void> {
+  try {
+    await send(hostPart);
+  } catch (err) {
+    throw wrap(err, 'removing VM resources', { op: 'uvm.modify' });
+  }
+}
+
+/**
+ * After the guest part of an Add failed with `guestError`: `undo` sends its host part again
+ * with RequestType Remove and its Settings kept (modify.go:27-35), also when the caller
+ * aborted — it undoes what already happened. Returns the error to throw: `guestError`, or,
+ * when the rollback failed too, one that says so and for which `hostPartLeft` is true.
+ */
+export async function rollbackHostPart(undo: () => Promise<void>, uvmId: string, guestError: WcowError): Promise<WcowError> {
+  const left = await traceStep('uvm.modify.rollback', 'step', undo, uvmId).then(
+    () => undefined,
+    (rollbackErr: unknown) => rollbackErr as Error,
+  );
+  return left === undefined ? guestError : leftBehind(guestError, left);
+}
+
 /**
  * - No GuestRequest: the whole document to HcsModifyComputeSystem, errors unchanged.
  * - Add with a resource path: host part first (`adding VM resources: <e>`), then the guest
@@ -39,37 +73,18 @@ export async function modifyUvm(uvm: UtilityVm, req: ModifySettingRequest, optio
     await uvm.modify(req, signal);
     return;
   }
+  const send: Send = (r) => uvm.modify(r, signal);
   const hostPart = withoutGuestRequest(req);
   const hasHostPart = req.ResourcePath !== undefined && req.ResourcePath !== '';
   const isAdd = hasHostPart && req.RequestType === 'Add';
-  if (isAdd) {
-    try {
-      await uvm.modify(hostPart, signal);
-    } catch (err) {
-      throw wrap(err, 'adding VM resources', { op: 'uvm.modify' });
-    }
-  }
+  if (isAdd) await addHostPart(send, hostPart);
   try {
     await uvm.guestRequest(req.GuestRequest, signal);
   } catch (err) {
     const guestError = wrap(err, 'guest modify', { op: 'uvm.modify' });
-    if (isAdd) {
-      // The rollback runs even when the caller aborted: it undoes what already happened.
-      const left = await traceStep('uvm.modify.rollback', 'step', () => uvm.modify(asRemove(req)), uvm.id).then(
-        () => undefined,
-        (rollbackErr: unknown) => rollbackErr as Error,
-      );
-      if (left !== undefined) throw leftBehind(guestError, left);
-    }
-    throw guestError;
+    throw isAdd ? await rollbackHostPart(() => uvm.modify(asRemove(req)), uvm.id, guestError) : guestError;
   }
-  if (hasHostPart && req.RequestType === 'Remove') {
-    try {
-      await uvm.modify(hostPart, signal);
-    } catch (err) {
-      throw wrap(err, 'removing VM resources', { op: 'uvm.modify' });
-    }
-  }
+  if (hasHostPart && req.RequestType === 'Remove') await removeHostPart(send, hostPart);
 }
 
 function leftBehind(guestError: WcowError, rollbackErr: Error): WcowError {

@@ -149,6 +149,23 @@ export class UvmState implements UvmBackend {
     return this.#calls.exec(params, o.signal === undefined ? {} : { signal: o.signal });
   }
 
+  /**
+   * A copy of this state for `uvm`, a rehearsal's handle of the same UVM (lib/plan): the
+   * counters, disks, shares and devices as they are now, so that a plan makes the calls the
+   * next allocation makes — a disk or share this process holds already is reused, not added.
+   * `uvmState(host, uvm)` answers it from then on.
+   */
+  rehearse(host: Host, uvm: UtilityVm): UvmState {
+    const copy = new UvmState(host, uvm);
+    copy.#containerCounter = this.#containerCounter;
+    copy.#mountCounter = this.#mountCounter;
+    copy.#scsi.copyFrom(this.#scsi);
+    copy.#vsmb.copyFrom(this.#vsmb);
+    copy.#vpci.copyFrom(this.#vpci);
+    states.set(uvm, copy);
+    return copy;
+  }
+
   /** Live entries with their refcounts, for tests and diagnostics. A fresh UVM has only LUN 0. */
   refcounts(): UvmRefcounts {
     return { scsi: this.#scsi.refcounts(), vsmb: this.#vsmb.refcounts(), vpci: this.#vpci.refcounts() };

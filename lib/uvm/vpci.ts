@@ -102,6 +102,11 @@ export class VpciManager {
     });
   }
 
+  /** `from`'s assignments, for a rehearsal of its UVM (lib/plan). */
+  copyFrom(from: VpciManager): void {
+    for (const [key, e] of from.#devices) this.#devices.set(key, { ...e });
+  }
+
   refcounts(): VpciRefcount[] {
     return [...this.#devices.values()].map((e) => ({ pciId: e.pciId, index: e.index, vmBusGuid: e.vmBusGuid, refCount: e.refCount }));
   }

@@ -173,6 +173,17 @@ export class VsmbManager {
     });
   }
 
+  /** `from`'s shares and name counter, for a rehearsal of its UVM (lib/plan). */
+  copyFrom(from: VsmbManager): void {
+    for (const [map, own] of [
+      [from.#dirShares, this.#dirShares],
+      [from.#fileShares, this.#fileShares],
+    ] as const) {
+      for (const [key, e] of map) own.set(key, { ...e, allowedFiles: [...e.allowedFiles], options: { ...e.options } });
+    }
+    this.#counter = from.#counter;
+  }
+
   refcounts(): VsmbRefcount[] {
     return [...this.#dirShares.values(), ...this.#fileShares.values()].map((e) => ({
       name: e.name,

@@ -10,7 +10,7 @@ import { SimulatedHost } from '../../lib/host/simulated';
 import type { OciMount } from '../../lib/spec/types';
 import { onStep } from '../../lib/trace';
 import { uvmState } from '../../lib/uvm';
-import { bench, json, L1, L3, mountSources, S, spec, type Bench, rejects } from './fixtures';
+import { bench, json, L1, L3, mountSources, S, spec, type Bench, rejects, VSMB_SHARES } from './fixtures';
 
 const RO: OciMount = { source: 'C:\\data\\ro', destination: 'C:\\ro', options: ['ro'] };
 const VHD: OciMount = { source: 'C:\\disks\\data.vhdx', destination: 'C:\\vd', type: 'virtual-disk', options: ['ro'] };
@@ -162,36 +162,46 @@ describe('plan', () => {
   });
   afterEach(() => b.done());
 
-  it('lists the calls in allocation order and changes nothing', async () => {
+  it('lists the calls allocation then sends, in order, and changes nothing', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
+    const o = { id: 'c1', spec: spec([L3, L1, S], { mounts: [RO, { source: '\\\\.\\pipe\\p', destination: '\\\\.\\pipe\\q' }] }, { credentialSpec: '{"a":1}' }), host: b.host, uvm: vm };
     const before = json(b.host.snapshot());
     const from = b.host.calls.length;
-    const plan = await planWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [RO, { source: '\\\\.\\pipe\\p', destination: '\\\\.\\pipe\\q' }] }, { credentialSpec: '{"a":1}' }), host: b.host, uvm: vm });
+    const plan = await planWindowsResources(o);
     assert.equal(json(b.host.snapshot()), before);
     assert.ok(!b.host.calls.slice(from).some((c) => c.mutating));
     assert.equal(plan.isolation, 'hypervisor');
     assert.deepEqual(plan.schemaVersion, { major: 2, minor: 1 });
+    const sentFrom = b.host.calls.length;
+    await allocateWindowsResources(o);
+    const sent = b.host.calls.slice(sentFrom);
     assert.deepEqual(
-      plan.calls.map((c) => `${c.op} ${c.api}`),
-      [
-        'scratch.create MkdirAll',
-        'scratch.create CreateSandboxLayer',
-        'layers.mount HcsModifyComputeSystem',
-        'layers.mount HcsModifyComputeSystem',
-        'layers.mount ResolvePath',
-        'layers.mount GrantVmAccess',
-        'layers.mount HcsModifyComputeSystem',
-        'layers.mount GuestRequest',
-        'layers.mount GuestRequest',
-        'mounts.vsmb HcsModifyComputeSystem',
-        'mounts.pipe HcsModifyComputeSystem',
-        'ccg.add HcsModifyServiceSettings',
-        'ccg.query HcsGetServiceProperties',
-        'hvsocket.update HcsModifyComputeSystem',
-      ],
+      plan.calls.map((c) => [c.api, c.target, c.document === undefined && c.withheld === undefined ? undefined : json(c.document ?? sent.find((x) => x.api === c.api && json(x.document).includes('AddInstance'))?.document)]),
+      sent.map((c) => [c.api, c.target, c.document === undefined ? undefined : json(c.document)]),
     );
-    assert.equal(json(plan.calls[10]!.document), json({ ResourcePath: 'VirtualMachine/Devices/MappedPipes/\\\\.\\pipe\\p', RequestType: 'Add' }));
+    assert.deepEqual(
+      [...new Set(plan.calls.map((c) => c.op))],
+      ['scratch.create', 'layers.mount', 'mounts', 'ccg.add', 'document'],
+      'each call names the step that makes it',
+    );
     assert.ok(!json(plan).includes('"a":1'), 'the credential spec is not shown');
+  });
+
+  it('a second container in the UVM: the shares it has already are reused, not added (issue 13 point 1)', async () => {
+    const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
+    const first = await allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [RO] }), host: b.host, uvm: vm });
+    const o = { id: 'c2', spec: spec([L3, L1, 'C:\\layers\\scratch2'], { mounts: [RO] }), host: b.host, uvm: vm };
+    const plan = await planWindowsResources(o);
+    const from = b.host.calls.length;
+    await allocateWindowsResources(o);
+    const shares = (calls: readonly { api: string; document?: unknown }[]): unknown[] => calls.filter((c) => json(c.document ?? null).includes(VSMB_SHARES)).map((c) => c.document);
+    const sent = b.host.calls.slice(from);
+    const modifies = (calls: readonly { api: string }[]): number => calls.filter((c) => c.api === 'HcsModifyComputeSystem').length;
+    assert.equal(modifies(plan.calls), modifies(sent), 'only the scratch disk is attached');
+    assert.deepEqual(shares(plan.calls), shares(sent));
+    assert.deepEqual(shares(plan.calls), [], 'both layers and the mount share are the first container\'s');
+    assert.ok(plan.calls.some((c) => json(c.document ?? null).includes('C:\\\\c\\\\2')), 'the second container root');
+    await first.resources.release();
   });
 
   it('rejects what allocation would reject, with the same error', async () => {

@@ -201,15 +201,18 @@ describe('CimFS: process-isolated forked CIM layers (simulated host)', () => {
   it('plan lists the CimFS calls with the attach document, and sends nothing', async () => {
     const plan = await planWindowsResources({ id: 'c1', spec: {}, rootfs: [P7], host: b.host });
     assert.deepEqual(b.host.calls, []);
+    const mounted = await cimAllocate(b);
+    // The rehearsal activates the scratch too, so the attach names the volume allocate then gets.
     assert.deepEqual(
-      plan.calls.map((c) => [c.api, c.target ?? c.resource]),
+      plan.calls.map((c) => [c.api, c.target]),
       [
         ['CimMountImage', `${CIMS}\\6.cim`],
         ['ActivateLayer', SCRATCH],
         ['GetLayerMountPath', SCRATCH],
-        ['HcsAttachOverlayFilter', SCRATCH],
+        ['HcsAttachOverlayFilter', mounted.spec.root.path],
       ],
     );
+    await mounted.resources.release();
     assert.equal(json(plan.calls[3]!.document), `{"SchemaVersion":{},"Layers":[{"Id":"${G_C1}","Path":"\\\\\\\\?\\\\Volume{${G_C1}}\\\\Files"}],"FilterType":"UnionFS"}`);
   });
 });

@@ -64,9 +64,9 @@ export interface Scenario {
   container: ContainerPlan;
 }
 
-const mount = (source: string, destination: string, extra: Partial<OciMount> = {}): OciMount => ({ source, destination, type: '', options: [], ...extra });
+export const mount = (source: string, destination: string, extra: Partial<OciMount> = {}): OciMount => ({ source, destination, type: '', options: [], ...extra });
 
-const everyKind: OciMount[] = [
+export const everyKind: OciMount[] = [
   mount('C:\\data\\rw', 'C:\\rw'),
   mount('C:\\data\\ro', 'C:\\ro', { options: ['ro'] }),
   mount('C:\\data\\cfg\\app.json', 'C:\\app\\app.json', { options: ['ro'] }),

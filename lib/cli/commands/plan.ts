@@ -1,7 +1,7 @@
 // `wcow-resources plan <config.json>`: validate the spec and list every call
-// allocateWindowsResources would make, in order, with the documents known in
-// advance. Nothing is sent: the host calls made while planning are reported
-// (reads only) so that this can be checked.
+// allocateWindowsResources would make, in order, with its document
+// (planWindowsResources rehearses the allocation). Nothing is sent: the host calls made
+// while planning are reported (reads only) so that this can be checked.
 
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { UtilityVm } from '../../host/types';
 import { action } from '../action';
 import { table } from '../format';
 import { openMachine, scratchSimulatedHost, uvmOptionsFor, type Machine } from '../machine';
-import { rehearse } from '../rehearse';
+import { STATE_CHANGING_APIS } from '../../host/simulated/calls';
 import { checkIsolation, containerCommand, loadRootfs, hostInfo, hostLine, loadSpec, type ContainerOptions } from './spec';
 
 type PlanOptions = ContainerOptions;
@@ -56,34 +56,23 @@ export function planCommand(program: Command): void {
 
         const info = hostInfo(addressed);
         const where = uvmId === undefined ? '' : ` in ${uvmId}${o.hyperv === true ? ' (new, modelled)' : ''}`;
-        // The simulated host can be copied: every call, with its document, from a rehearsal
-        // (the rehearsal copies the layer folders of spec.windows.layerFolders, not rootfs mounts).
-        const rehearsed = machine.simulated === undefined || rootfs.rootfs !== undefined ? undefined : await rehearse(machine.simulated, { id: plan.id, spec: loaded.spec, ...(uvmId === undefined ? {} : { uvmId }) });
+        // What changes state; the reads in between (NameToGuid, ResolvePath, …) are in the JSON plan.
+        const calls = plan.calls.filter((c) => STATE_CHANGING_APIS.has(c.api));
         let text = hostLine(info);
         for (const w of plan.warnings) io.note(`warning: ${w.path}: ${w.message}`);
-        if (rehearsed === undefined) {
-          text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${plan.calls.length} calls\n\n`;
-          text += table(
-            [{ header: '#', align: 'right' }, { header: 'step' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
-            plan.calls.map((c, i) => [String(i + 1), c.op, c.api, c.target ?? '', c.resource ?? '']),
-          );
-          const documents = plan.calls.flatMap((c, i) => (c.document === undefined ? [] : [`#${i + 1} ${c.api}\n${JSON.stringify(c.document, null, 2)}\n`]));
-          if (documents.length > 0) text += `\ndocuments known before allocation (the native host's live UVM state decides the rest):\n${documents.join('')}`;
-        } else {
-          text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${rehearsed.length} state-changing calls (rehearsed on a copy of the simulated machine)\n\n`;
-          text += table(
-            [{ header: '#', align: 'right' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
-            rehearsed.map((c, i) => [String(i + 1), c.api, c.target ?? '', c.resource ?? '']),
-          );
-          text += `\ndocuments allocate would send:\n`;
-          text += rehearsed
-            .map((c, i) => {
-              const body = c.document ?? c.args;
-              const aside = c.withheld !== undefined ? ` (document withheld: ${c.withheld})` : c.note !== undefined ? ` (${c.note})` : '';
-              return `#${i + 1} ${c.api} ${c.target ?? ''}${aside}\n${body === undefined ? '' : JSON.stringify(body, null, 2) + '\n'}`;
-            })
-            .join('');
-        }
+        text += `plan for container ${plan.id}: ${plan.isolation}-isolated${where}, schema ${plan.schemaVersion.major}.${plan.schemaVersion.minor}, ${calls.length} state-changing calls\n\n`;
+        text += table(
+          [{ header: '#', align: 'right' }, { header: 'step' }, { header: 'api' }, { header: 'target' }, { header: 'resource' }],
+          calls.map((c, i) => [String(i + 1), c.op, c.api, c.target ?? '', c.resource ?? '']),
+        );
+        text += `\ndocuments allocate would send:\n`;
+        text += calls
+          .map((c, i) => {
+            const body = c.document ?? c.args;
+            const aside = c.withheld !== undefined ? ` (document withheld: ${c.withheld})` : c.note !== undefined ? ` (${c.note})` : '';
+            return `#${i + 1} ${c.api} ${c.target ?? ''}${aside}\n${body === undefined ? '' : JSON.stringify(body, null, 2) + '\n'}`;
+          })
+          .join('');
         if (plan.warnings.length > 0) text += `\nwarnings:\n${plan.warnings.map((w) => `  ${w.path}: ${w.message}\n`).join('')}`;
         const mutating = hostCalls.filter((c) => c.mutating);
         text += `\nhost calls while planning: ${hostCalls.length} (${mutating.length} changing state)\n`;
@@ -93,7 +82,7 @@ export function planCommand(program: Command): void {
             ...(loaded.setup === undefined ? {} : { setup: loaded.setup }),
             uvm: uvmId ?? null,
             plan,
-            calls: rehearsed ?? null,
+            calls,
             warnings: plan.warnings,
             hostCalls,
           },

@@ -82,6 +82,8 @@ export class CallLog {
   /** The last `maxCalls` calls received, oldest first. */
   readonly calls: SimulatedCall[] = [];
   private faults: Fault[] = [];
+  /** Told of every call as it is recorded (a rehearsal's calls, SimulatedHost.rehearse). */
+  onBegin: ((call: SimulatedCall) => void) | undefined;
 
   constructor(private maxCalls = DEFAULT_MAX_CALLS) {}
 
@@ -108,6 +110,7 @@ export class CallLog {
     if (args !== undefined) call.args = structuredClone(args);
     this.calls.push(call);
     this.trim();
+    this.onBegin?.(call);
     for (const f of this.faults) {
       if (f.spec.api !== '*' && f.spec.api !== api) continue;
       if (f.spec.match && !f.spec.match(call)) continue;

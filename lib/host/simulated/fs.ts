@@ -145,22 +145,34 @@ export class WindowsFs {
   }
 
   /** The real file behind a Windows path, or undefined when it does not exist. */
-  async existing(p: string): Promise<{ real: string; stat: RealStat; win: string; volumePath: string } | undefined> {
+  async existing(p: string): Promise<ExistingFile | undefined> {
     const w = this.parse(p);
     if (w?.kind !== 'file') return undefined;
-    const { real, spelled, found, stat } = this.locate(w);
-    if (found !== w.parts.length) return undefined;
-    const st = stat ?? statOrUndefined(real);
+    const located = this.locate(w);
+    if (located.found !== w.parts.length) return undefined;
+    const st = located.stat ?? statOrUndefined(located.real);
     if (st === undefined) return undefined;
-    const tail = spelled.join('\\');
-    return {
-      real,
-      // Windows reports a directory's size as 0 (Go os.Stat on NTFS).
-      stat: { isDirectory: st.isDirectory(), isFile: st.isFile(), size: st.isDirectory() ? 0 : st.size },
-      win: `${w.drive}:\\${tail}`,
-      volumePath: `\\\\?\\Volume{${driveVolumeGuid(w.drive)}}\\${tail}`,
-    };
+    // Windows reports a directory's size as 0 (Go os.Stat on NTFS).
+    return existingFile(w, located, { isDirectory: st.isDirectory(), isFile: st.isFile(), size: st.isDirectory() ? 0 : st.size });
   }
+
+  /** Write a new file (CreateSandboxLayer's sandbox.vhdx) with `write(real path)`. */
+  create(target: { win: string; real: string }, write: (real: string) => Promise<void>): Promise<void> {
+    return write(target.real);
+  }
+}
+
+export interface ExistingFile {
+  real: string;
+  stat: RealStat;
+  win: string;
+  volumePath: string;
+}
+
+/** A located path that exists, as `existing` reports it. */
+export function existingFile(w: { drive: string }, located: { real: string; spelled: readonly string[] }, stat: RealStat): ExistingFile {
+  const tail = located.spelled.join('\\');
+  return { real: located.real, stat, win: `${w.drive}:\\${tail}`, volumePath: `\\\\?\\Volume{${driveVolumeGuid(w.drive)}}\\${tail}` };
 }
 
 /** ENOENT, and ENOTDIR for a file in the way, both mean "not there". */

@@ -10,13 +10,14 @@ import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuer
 import { InvalidArgumentError } from '../../errors';
 import { makeStateDirectory } from '../directory';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
-import type { Host, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
+import type { Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
 import { prepareAttachOverlay, prepareCimDismount, prepareCimMount, prepareDetachOverlay } from './cimfs';
 import { SimCore, type LatencyOptions } from './core';
 import { Rejection } from './failure';
 import { WindowsFs } from './fs';
+import { OverlayFs } from './overlay';
 import { StateStore } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
@@ -101,7 +102,7 @@ export class SimulatedHost implements Host {
   readonly root: string;
   /** Where the state persists (`<root>.state` by default); undefined when in memory only. */
   readonly stateDir: string | undefined;
-  private readonly core: SimCore;
+  private core: SimCore;
   /** Whether a state change ever reached the state directory (recover: an empty state there is trusted). */
   readonly stateWritten: () => boolean;
 
@@ -148,6 +149,18 @@ export class SimulatedHost implements Host {
   toJSON(): HostState {
     this.core.refresh();
     return structuredClone(this.core.state);
+  }
+
+  /**
+   * A rehearsal of this host (planWindowsResources): a copy that answers every call as this
+   * host would now — its state copied, its drives read but never written (overlay.ts), no
+   * latency, no faults — and tells `onCall` of each call it receives. This host receives none.
+   */
+  rehearse(onCall: (call: HostCall) => void): Rehearsal {
+    const copy = new SimulatedHost({ root: this.root, stateDir: false, build: this.build, toolsDirectory: this.toolsDirectory });
+    copy.core = new SimCore(this.toJSON(), new OverlayFs(this.root), {}, undefined);
+    copy.core.log.onBegin = onCall;
+    return { host: copy, utilityVm: (uvm) => copy.openUtilityVm(uvm.id) };
   }
 
   // ---- host objects a test sets up ----
@@ -267,16 +280,17 @@ export class SimulatedHost implements Host {
         // Not flushed: the model does not simulate power loss (its state file is not
         // fsync'ed either), and a killed process loses nothing the kernel has; the two
         // fsyncs were most of a fresh container's cycle.
-        if (plan.parent === undefined) {
-          await createVhdx(plan.target.real, { sizeBytes: DEFAULT_SANDBOX_SIZE, flush: false });
-        } else {
-          await createDifferencingVhdx(plan.target.real, {
-            parentPath: plan.parent.real,
-            relativePath: nodePath.win32.relative(plan.folder.win, plan.parent.win),
-            absoluteWin32Path: plan.parent.win,
-            flush: false,
-          });
-        }
+        const parent = plan.parent;
+        await this.core.fs.create(plan.target, (real) =>
+          parent === undefined
+            ? createVhdx(real, { sizeBytes: DEFAULT_SANDBOX_SIZE, flush: false })
+            : createDifferencingVhdx(real, {
+                parentPath: parent.real,
+                relativePath: nodePath.win32.relative(plan.folder.win, parent.win),
+                absoluteWin32Path: parent.win,
+                flush: false,
+              }),
+        );
         addUnique(this.core.state.filesCreated, plan.target.win);
       };
     });

@@ -4,8 +4,8 @@
 // rollback could not undo is handed on (leftoversOf) instead of forgotten.
 
 import { ReleaseError, asWcowError, errorFor, type WcowError } from '../errors';
-import type { Closer } from '../resources';
-import { currentJournal } from '../resources/journal/journal';
+import type { Closer } from './closer';
+import { currentJournal } from './journal/journal';
 import { traceStep } from '../trace';
 
 /** Release each closer in the given order, continuing past failures; the failures, in order. */
