@@ -22,6 +22,7 @@ import { assignDevices, checkDriverDirectories, installGuestDrivers } from './de
 import {
   cimVolumeGuid,
   ensureScratch,
+  EXPAND_SCRATCH_CALLS,
   leftoversOf,
   fromLayerFolders,
   layerFoldersOf,
@@ -29,6 +30,7 @@ import {
   overlayFilterAttach,
   premountedCimLayers,
   rootfsLayers,
+  rootfsSizeFromLabels,
   SANDBOX_VHDX,
   scratchActions,
   storageLayers,
@@ -63,6 +65,12 @@ export interface AllocateOptions {
    * (lib/layers/rootfs.ts). Absent: LayerFolders, exactly as v0.11.4.
    */
   rootfs?: readonly RootfsMount[];
+  /**
+   * containerd's snapshot labels for the rootfs (`containerd.io/snapshot/windows/rootfs.sizebytes`,
+   * the deprecated `…rootfs.size-gb`; others ignored): a scratch created here is expanded to
+   * that size as containerd's snapshotters expand theirs (lib/layers/labels.ts, scratch.ts).
+   */
+  snapshotLabels?: Readonly<Record<string, string>>;
   host: Host;
   /** The utility VM of a hypervisor-isolated container; absent for process isolation. */
   uvm?: UtilityVm;
@@ -165,6 +173,8 @@ interface Context {
   isSandbox: boolean;
   /** What the engine mounts (LayerFolders or the rootfs mount, one typed value). */
   layers: WcowLayers;
+  /** The requested scratch size, bytes (0: as created). */
+  scratchSize: bigint;
 }
 
 function prepare(o: PlanOptions): Context {
@@ -186,7 +196,8 @@ function prepare(o: PlanOptions): Context {
   // A preset Root.Path with CIM layers must be a volume path (resources_wcow.go:49-55, main).
   if (layers.kind === 'forked-cim' && !validated.mountLayers) premountedCimLayers(validated.rootPath);
   const id = o.id === '' ? randomUUID() : o.id;
-  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers };
+  const scratchSize = rootfsSizeFromLabels(o.snapshotLabels);
+  return { id, host: o.host, callerHost: o.host, journalDir: o.journal, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers, scratchSize };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
@@ -250,7 +261,7 @@ export function allocateWindowsResources(o: AllocateOptions): Promise<Allocation
       // hcsshim main ensures a scratch VHD for WCIFS layers only: a CIM scratch is the
       // snapshotter's (wcow_mount.go:131); LayerFolders keep v0.11.4's behaviour.
       if (c.layers.kind === 'wcifs') {
-        await step(['scratch.create'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+        await step(['scratch.create', 'scratch.expand'], signal, () => ensureScratch(host, validated.scratchFolder, validated.parentLayers, c.scratchSize));
       }
 
       // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.
@@ -409,9 +420,10 @@ export async function planWindowsResources(o: PlanOptions): Promise<Plan> {
 
   const scratch = validated.scratchFolder;
   if (c.layers.kind === 'wcifs') {
-    const todo = await scratchActions(host, scratch);
+    const todo = await scratchActions(host, scratch, c.scratchSize);
     if (todo.mkdir) add('scratch.create', 'MkdirAll', scratch);
     if (todo.createVhdx) add('scratch.create', 'CreateSandboxLayer', scratch);
+    if (todo.expand) for (const api of EXPAND_SCRATCH_CALLS) add('scratch.expand', api, scratch);
   }
 
   if (validated.mountLayers && c.layers.kind === 'forked-cim') {

@@ -1,7 +1,7 @@
 // Public API of wcow-resources (see DESIGN.md). Each concern adds its exports here.
 export * from './errors';
 export type * from './hcs/schema';
-export type { Host, UtilityVm, UtilityVmOptions, HostCall, HostStat, LayerDescriptor, ExecResult } from './host/types';
+export type { Host, HostHandle, UtilityVm, UtilityVmOptions, HostCall, HostStat, LayerDescriptor, ExecResult } from './host/types';
 export * as winpath from './host/winpath';
 export * from './hcs/constants';
 export * from './hcs/resourcepaths';
@@ -18,7 +18,7 @@ export { allocateWindowsResources, planWindowsResources, determineSchemaVersion 
 export type { AllocateOptions, Allocation, Plan, PlanOptions, PlannedCall, SchemaVersionRequest } from './allocate';
 export { createHost, defaultSimulatedRoot, stateLayout } from './host/index';
 export type { CreateHostOptions, StateLayout } from './host/index';
-export { ensureScratch, mountLayers, storageLayers, layerDescriptors } from './layers';
+export { ensureScratch, expandScratchSize, mountLayers, storageLayers, layerDescriptors, rootfsSizeFromLabels, ROOTFS_SIZE_BYTES_LABEL, ROOTFS_SIZE_GB_LABEL } from './layers';
 export { setupMounts } from './mounts/setup';
 export { createMountsConfig } from './mounts/config';
 export type { MountsConfig } from './mounts/config';

@@ -12,7 +12,8 @@ import { mountHostLayers } from './host';
 import { layerFoldersOf, type WcowLayers } from './rootfs';
 import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
-export { ensureScratch, scratchActions, SANDBOX_VHDX } from './scratch';
+export { ensureScratch, EXPAND_SCRATCH_CALLS, expandScratchSize, scratchActions, SANDBOX_VHDX } from './scratch';
+export { rootfsSizeFromLabels, ROOTFS_SIZE_BYTES_LABEL, ROOTFS_SIZE_GB_LABEL } from './labels';
 export { layerDescriptors } from './descriptors';
 export { leftoversOf, withRollbackErrors } from './release';
 export { fromLayerFolders, layerFoldersOf, parseWcowLayers, rootfsLayers, type RootfsMount, type WcowLayers } from './rootfs';
