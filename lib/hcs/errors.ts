@@ -19,6 +19,7 @@ const win32Text: Record<number, string> = {
   0x13: 'The media is write protected.',
   0x15: 'The device is not ready.',
   0x20: 'The process cannot access the file because it is being used by another process.',
+  0x32: 'The request is not supported.',
   0x50: 'The file exists.',
   0x57: 'The parameter is incorrect.',
   0xb7: 'Cannot create a file when that file already exists.',
