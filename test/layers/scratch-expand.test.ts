@@ -4,13 +4,17 @@
 // labels: a scratch created here is expanded, one the snapshotter made is used as it is.
 
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { SimulatedHost } from '../../lib/host/simulated';
 import { scratchVolumeGuid } from '../../lib/host/simulated/vmcompute';
 import { expandScratchSize } from '../../lib/layers/scratch';
 import { ROOTFS_SIZE_BYTES_LABEL, ROOTFS_SIZE_GB_LABEL } from '../../lib/layers/labels';
+import { packageRoot } from '../../lib/native';
 import { createVhdx, inspectVhdx } from '../../lib/vhdx';
 import { apis, bench, json, L1, L3, rejects, S, spec, type Bench } from '../allocate/fixtures';
 import { layOut, P7, SCRATCH } from './cimfs-fixtures';
@@ -204,7 +208,7 @@ describe('scratch hardening: the rootfs size of an allocation (containerd labels
     try {
       await b.dir(S);
       await createVhdx(b.real(`${S}\\sandbox.vhdx`), { sizeBytes: 10 * GiB });
-      const sha = (): string => createHash('sha256').update(readFileSync(b.real(`${S}\\sandbox.vhdx`))).digest('hex');
+      const sha = (): string => createHash('sha256').update(fs.readFileSync(b.real(`${S}\\sandbox.vhdx`))).digest('hex');
       const before = sha();
       const windowsLayer = { type: 'windows-layer', source: S, options: ['rw', `parentLayerPaths=${JSON.stringify([L3])}`] };
       for (const o of [{ spec: spec([L3, S]) }, { spec: {}, rootfs: [windowsLayer] }]) {
@@ -270,6 +274,36 @@ describe('scratch hardening: the rootfs size of an allocation (containerd labels
       assert.deepEqual(again.calls.filter((c) => c.op.startsWith('scratch.')), []);
     } finally {
       await b.done();
+    }
+  });
+});
+
+describe('scratch hardening: the command line (--snapshot-label)', function () {
+  this.timeout(60_000);
+  const MAIN = path.join(__dirname, '../../lib/cli/main.js');
+  const CONFIG = path.join(packageRoot(), 'examples', 'process-isolated', 'config.json');
+  const cli = (...args: string[]): { status: number | null; stdout: string } => {
+    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout };
+  };
+
+  it('allocate expands the scratch it creates to the labelled size; a bad label is refused before any call', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-scratch-cli-'));
+    try {
+      const root = path.join(dir, 'root');
+      const label = `${ROOTFS_SIZE_BYTES_LABEL}=${SIZE}`;
+      const a = cli('allocate', CONFIG, '--setup', '--id', 'p1', '--root', root, '--snapshot-label', label, '--snapshot-label', 'other=x', '--json');
+      assert.equal(a.status, 0, a.stdout);
+      const calls = (JSON.parse(a.stdout) as { hostCalls: { api: string }[] }).hostCalls.map((c) => c.api);
+      const created = calls.indexOf('CreateSandboxLayer');
+      assert.deepEqual(calls.slice(created + 1, created + 1 + S1_APIS.length), S1_APIS);
+      const bad = cli('plan', CONFIG, '--root', root, '--snapshot-label', `${ROOTFS_SIZE_BYTES_LABEL}=-1`, '--json');
+      assert.notEqual(bad.status, 0);
+      const e = (JSON.parse(bad.stdout) as { error: { code: string; resource: string } }).error;
+      assert.deepEqual([e.code, e.resource], ['ERR_INVALID_ARGUMENT', ROOTFS_SIZE_BYTES_LABEL]);
+      assert.notEqual(cli('plan', CONFIG, '--root', root, '--snapshot-label', 'no-equals-sign', '--json').status, 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
