@@ -30,7 +30,8 @@
             "native/win/handles.cc",
             "native/win/paths.cc",
             "native/win/virtdisk.cc",
-            "native/win/vmcompute.cc"
+            "native/win/vmcompute.cc",
+            "native/win/volume.cc"
           ],
           "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0A00"],
           "libraries": ["computecore.lib", "computestorage.lib", "virtdisk.lib", "delayimp.lib"],

@@ -26,6 +26,7 @@ import {
   mountLayers,
   premountedCimLayers,
   rootfsLayers,
+  rootfsSizeFromLabels,
   storageLayers,
   type RootfsMount,
   type WcowLayers,
@@ -59,6 +60,12 @@ export interface AllocateOptions {
    * (lib/layers/rootfs.ts). Absent: LayerFolders, exactly as v0.11.4.
    */
   rootfs?: readonly RootfsMount[];
+  /**
+   * containerd's snapshot labels for the rootfs (`containerd.io/snapshot/windows/rootfs.sizebytes`,
+   * the deprecated `…rootfs.size-gb`; others ignored): a scratch created here is expanded to
+   * that size as containerd's snapshotters expand theirs (lib/layers/labels.ts, scratch.ts).
+   */
+  snapshotLabels?: Readonly<Record<string, string>>;
   host: Host;
   /** The utility VM of a hypervisor-isolated container; absent for process isolation. */
   uvm?: UtilityVm;
@@ -179,6 +186,8 @@ interface Context {
   inStep: InStep;
   /** What the engine mounts (LayerFolders or the rootfs mount, one typed value). */
   layers: WcowLayers;
+  /** The requested scratch size, bytes (0: as created). */
+  scratchSize: bigint;
 }
 
 function prepare(o: PlanOptions, at: Rehearsing): Context {
@@ -200,7 +209,8 @@ function prepare(o: PlanOptions, at: Rehearsing): Context {
   // A preset Root.Path with CIM layers must be a volume path (resources_wcow.go:49-55, main).
   if (layers.kind === 'forked-cim' && !validated.mountLayers) premountedCimLayers(validated.rootPath);
   const id = o.id === '' ? randomUUID() : o.id;
-  return { id, host: o.host, callerHost: at.live, journalDir: at.journalDir, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers, inStep: at.inStep };
+  const scratchSize = rootfsSizeFromLabels(o.snapshotLabels);
+  return { id, host: o.host, callerHost: at.live, journalDir: at.journalDir, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers, scratchSize, inStep: at.inStep };
 }
 
 /** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
@@ -270,7 +280,7 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
       // hcsshim main ensures a scratch VHD for WCIFS layers only: a CIM scratch is the
       // snapshotter's (wcow_mount.go:131); LayerFolders keep v0.11.4's behaviour.
       if (c.layers.kind === 'wcifs') {
-        await stage(['scratch.create'], () => ensureScratch(host, validated.scratchFolder, validated.parentLayers));
+        await stage(['scratch.create', 'scratch.expand'], () => ensureScratch(host, validated.scratchFolder, validated.parentLayers, c.scratchSize));
       }
 
       // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.

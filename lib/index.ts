@@ -26,7 +26,7 @@ export type {
 // Hosts.
 export { createHost, defaultSimulatedRoot, stateLayout } from './host/index';
 export type { CreateHostOptions, StateLayout } from './host/index';
-export type { ExecOptions, ExecResult, Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from './host/types';
+export type { ExecOptions, ExecResult, Host, HostCall, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from './host/types';
 export { NativeHost } from './host/native';
 export type { GuestTransport, NativeHostOptions, OpenUtilityVmOptions } from './host/native';
 export { SimulatedHost } from './host/simulated';

@@ -7,7 +7,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, JournalError, asWcowError } from '../errors';
 import { checkJournaledId } from '../preflight';
-import { isAlive, readJournal } from '../resources/journal';
+import { isAlive, readJournal, type Undo } from '../resources/journal';
+import { describeUndo } from '../resources/recover';
 import { JOURNAL_SUFFIX } from '../resources/journal/journal';
 
 export interface PendingJournal {
@@ -21,6 +22,8 @@ export interface PendingJournal {
   abandoned: boolean;
   /** Resources it still holds. */
   held: number;
+  /** What recover would undo for it, as recover reports it: op and resource (the undo itself in `undo`). */
+  holds: { op: Undo['op']; resource: string; undo: Undo }[];
   /** The utility VMs those resources are in. */
   uvms: string[];
   /** Why it could not be read back (recover reports it as corrupt and keeps it). */
@@ -44,9 +47,10 @@ export async function pendingJournals(dir: string): Promise<PendingJournal[]> {
       try {
         const j = readJournal(file);
         const uvms = new Set(j.held.flatMap((h) => ('uvmId' in h.undo ? [h.undo.uvmId] : [])));
-        return { path: file, id: j.id, pid: j.owner.pid, alive: isAlive(j.owner), abandoned: j.abandoned, held: j.held.length, uvms: [...uvms].sort() };
+        const holds = j.held.map((h) => ({ op: h.undo.op, resource: describeUndo(h.undo), undo: h.undo }));
+        return { path: file, id: j.id, pid: j.owner.pid, alive: isAlive(j.owner), abandoned: j.abandoned, held: j.held.length, holds, uvms: [...uvms].sort() };
       } catch (err) {
-        return { path: file, id: '', pid: 0, alive: false, abandoned: false, held: 0, uvms: [], error: asWcowError(err).message };
+        return { path: file, id: '', pid: 0, alive: false, abandoned: false, held: 0, holds: [], uvms: [], error: asWcowError(err).message };
       }
     });
 }

@@ -16,11 +16,14 @@ const win32Text: Record<number, string> = {
   0x3: 'The system cannot find the path specified.',
   0x5: 'Access is denied.',
   0x6: 'The handle is invalid.',
+  0x13: 'The media is write protected.',
   0x15: 'The device is not ready.',
   0x20: 'The process cannot access the file because it is being used by another process.',
+  0x32: 'The request is not supported.',
   0x50: 'The file exists.',
   0x57: 'The parameter is incorrect.',
   0xb7: 'Cannot create a file when that file already exists.',
+  0x7b: 'The filename, directory name, or volume label syntax is incorrect.',
   0x7e: 'The specified module could not be found.',
   0x7f: 'The specified procedure could not be found.',
   0x103: 'No more data is available.',
@@ -30,8 +33,10 @@ const win32Text: Record<number, string> = {
   0x5b4: 'This operation returned because the timeout period expired.',
 };
 
-// hcsshim's named HCS errors (internal/hcs/errors.go) and their FormatMessage texts.
+// hcsshim's named HCS errors (internal/hcs/errors.go), and virtdisk's own codes, with their
+// FormatMessage texts.
 const hcsText: Record<number, string> = {
+  0xc03a0015: 'The specified disk is not a virtual disk.',
   0xc0370103: 'The operation is pending.',
   0xc0370105: 'The requested virtual machine or container operation is not valid in the current state.',
   0xc0370106: 'The virtual machine or container exited unexpectedly.',
@@ -53,6 +58,10 @@ export const ERROR_ALREADY_EXISTS_HR = 0x800700b7 | 0;
 /** hcsshim ErrElementNotFound: what HCS answers for a resource that is not there. */
 export const ERROR_NOT_FOUND_HR = 0x80070490 | 0;
 export const ERROR_NOT_READY_HR = 0x80070015 | 0;
+export const ERROR_WRITE_PROTECT_HR = 0x80070013 | 0;
+export const ERROR_INVALID_NAME_HR = 0x8007007b | 0;
+/** virtdisk's ERROR_VIRTDISK_NOT_VIRTUAL_DISK (returned as is, not as a FACILITY_WIN32 HRESULT). */
+export const ERROR_VIRTDISK_NOT_VIRTUAL_DISK = 0xc03a0015 | 0;
 export const ERROR_DEVICE_NOT_CONNECTED_HR = 0x8007048f | 0;
 export const HCS_E_SYSTEM_NOT_FOUND = 0xc037010e | 0;
 export const HCS_E_SYSTEM_ALREADY_EXISTS = 0xc037010f | 0;
@@ -146,7 +155,8 @@ const hcsOps: Record<string, string> = {
 const vmcomputeTitles: Record<string, string> = {
   NameToGuid: 'hcsshim::NameToGuid',
   CreateSandboxLayer: 'hcsshim::CreateScratchLayer',
-  ExpandSandboxSize: 'hcsshim::ExpandSandboxSize',
+  // The title of hcsshim's ExpandScratchSize (internal/wclayer/expandscratchsize.go:19).
+  ExpandSandboxSize: 'hcsshim::ExpandScratchSize',
   ActivateLayer: 'hcsshim::ActivateLayer',
   DeactivateLayer: 'hcsshim::DeactivateLayer- failed',
   PrepareLayer: 'hcsshim::PrepareLayer',
@@ -179,6 +189,20 @@ export function apiFailure(api: string, target: string | undefined, hresult: num
       // hcsshim main's generated cimfs / computestorage wrappers return the bare
       // syscall.Errno (FACILITY_WIN32 reduced to the Win32 code); callers add the context.
       return new HcsError(hresultText(hresult), details);
+    // virtdisk and the volume calls of ExpandScratchSize (hcsshim main
+    // internal/wclayer/expandscratchsize.go): go-winio's and Go's own wording for the open and
+    // the attach; the bare text for the rest, to which the caller adds `<call> <volume>: `.
+    case 'OpenVirtualDisk':
+      return new HcsError(`OpenVirtualDisk ${target}: ${hresultText(hresult)}`, details);
+    case 'AttachVirtualDisk':
+      return new HcsError(`failed to attach virtual disk: ${hresultText(hresult)}`, details);
+    case 'CreateFile':
+      return new IoError(`open ${target}: ${hresultText(hresult)}`, details);
+    case 'IOCTL_DISK_GET_LENGTH_INFO':
+    case 'GetDiskFreeSpaceEx':
+    case 'FSCTL_EXTEND_VOLUME':
+    case 'CloseHandle':
+      return new IoError(hresultText(hresult), details);
     case 'GuestRequest':
     case 'Exec':
       return new GuestError(`guest RPC failure: ${result?.ErrorMessage ?? detail}`, details);

@@ -65,6 +65,13 @@ const hostCalls: Calls = {
   unprepareLayer: always,
   getLayerMountPath: always,
   grantVmAccess: never,
+  openVirtualDisk: never,
+  attachVirtualDisk: never,
+  openVolume: never,
+  diskLength: always,
+  diskTotalBytes: always,
+  extendVolume: never,
+  closeHandle: always,
   modifyServiceSettings: (req: ServiceModificationRequest) => req.Settings?.Operation === 'RemoveInstance',
   getServiceProperties: always,
 };

@@ -40,6 +40,9 @@ export interface OverlayLayerData {
   FilterType: 'UnionFS' | 'WCIFS';
 }
 
+/** A kernel handle a host keeps open for its caller (a virtual disk, a volume); `closeHandle` frees it. */
+export type HostHandle = number;
+
 export interface HostStat {
   isDirectory: boolean;
   isFile: boolean;
@@ -134,6 +137,22 @@ export interface Host {
   attachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void>;
   /** HcsDetachOverlayFilter(volumePath, layerData) (calls api `HcsDetachOverlayFilter`). */
   detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void>;
+
+  // ---- virtdisk.dll and the scratch volume (hcsshim main ExpandScratchSize) ----
+  /** OpenVirtualDisk(zeroed type, path, VIRTUAL_DISK_ACCESS_NONE, flags 0, {Version 2}) (calls api `OpenVirtualDisk`). */
+  openVirtualDisk(path: string): Promise<HostHandle>;
+  /** AttachVirtualDisk(disk, NULL, flags, 0, NULL, NULL): attached until the handle is closed (calls api `AttachVirtualDisk`). */
+  attachVirtualDisk(disk: HostHandle, flags: number): Promise<void>;
+  /** CreateFile(volume, GENERIC_READ|GENERIC_WRITE, FILE_SHARE_READ|FILE_SHARE_WRITE, OPEN_EXISTING) (calls api `CreateFile`). */
+  openVolume(path: string): Promise<HostHandle>;
+  /** DeviceIoControl(IOCTL_DISK_GET_LENGTH_INFO): the partition's length, bytes (calls api `IOCTL_DISK_GET_LENGTH_INFO`). */
+  diskLength(volume: HostHandle): Promise<bigint>;
+  /** GetDiskFreeSpaceExW(path, NULL, &total, NULL): the volume's size, bytes (calls api `GetDiskFreeSpaceEx`). */
+  diskTotalBytes(path: string): Promise<bigint>;
+  /** DeviceIoControl(FSCTL_EXTEND_VOLUME, sectors): grow the file system to `sectors` × 512 bytes (calls api `FSCTL_EXTEND_VOLUME`). */
+  extendVolume(volume: HostHandle, sectors: bigint): Promise<void>;
+  /** CloseHandle; a disk attached through it (not PERMANENT_LIFETIME) is detached (calls api `CloseHandle`). */
+  closeHandle(handle: HostHandle): Promise<void>;
 
   // ---- HCS service (HcsModifyServiceSettings / HcsGetServiceProperties) ----
   modifyServiceSettings(request: ServiceModificationRequest): Promise<void>;

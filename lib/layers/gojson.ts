@@ -4,19 +4,16 @@
 // Go first checks the whole input with its scanner (syntax errors win, with the scanner's
 // wording), then decodes; a value of the wrong type is an UnmarshalTypeError.
 
+import { goQuote } from './gostrconv';
+
 /** Go's json.SyntaxError / UnmarshalTypeError text. */
 export class GoJsonError extends Error {}
 
-/** Go's quoteChar (encoding/json/scanner.go). */
+/** Go's quoteChar (encoding/json/scanner.go): strconv.Quote's escapes between single quotes. */
 function quoteChar(c: string): string {
   if (c === "'") return "'\\''";
   if (c === '"') return "'\"'";
-  // strconv.Quote: the C escapes, else \xNN for control characters.
-  const named: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\' };
-  const n = named[c];
-  if (n !== undefined) return `'${n}'`;
-  if (c < ' ' || c === '\x7f') return `'\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}'`;
-  return `'${c}'`;
+  return `'${goQuote(c).slice(1, -1)}'`;
 }
 
 const WS = new Set([' ', '\t', '\r', '\n']);

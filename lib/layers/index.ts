@@ -13,6 +13,7 @@ import { layerFoldersOf, type WcowLayers } from './rootfs';
 import { mountUvmLayers, uvmLayerSpecs } from './uvm';
 
 export { ensureScratch, SANDBOX_VHDX } from './scratch';
+export { rootfsSizeFromLabels, ROOTFS_SIZE_BYTES_LABEL, ROOTFS_SIZE_GB_LABEL } from './labels';
 export { layerDescriptors } from './descriptors';
 export { fromLayerFolders, layerFoldersOf, parseWcowLayers, rootfsLayers, type RootfsMount, type WcowLayers } from './rootfs';
 export { cimVolumeGuid, premountedCimLayers } from './cimfs';

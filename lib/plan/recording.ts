@@ -17,7 +17,7 @@ import type {
   ServiceProperties,
   ServicePropertyQuery,
 } from '../hcs/schema';
-import type { ExecResult, Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm } from '../host/types';
+import type { ExecResult, Host, HostCall, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm } from '../host/types';
 import { dir, join } from '../host/winpath';
 import { SANDBOX_VHDX } from '../layers';
 
@@ -84,6 +84,7 @@ export class RecordingHost implements Host {
   private readonly made = new Map<string, 'dir' | 'file'>();
   private readonly activated = new Set<string>();
   private readonly instances = new Map<string, string | undefined>();
+  private handles = 0;
 
   constructor(
     private readonly live: Host,
@@ -193,6 +194,40 @@ export class RecordingHost implements Host {
 
   async detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
     this.record('HcsDetachOverlayFilter', volumePath, { document: copied(layerData) });
+  }
+
+  async openVirtualDisk(path: string): Promise<HostHandle> {
+    this.record('OpenVirtualDisk', path);
+    return ++this.handles;
+  }
+
+  async attachVirtualDisk(disk: HostHandle, flags: number): Promise<void> {
+    this.record('AttachVirtualDisk', undefined, { args: { disk, flags } });
+  }
+
+  async openVolume(path: string): Promise<HostHandle> {
+    this.record('CreateFile', path);
+    return ++this.handles;
+  }
+
+  /** The sizes come from the expanded disk; equal ones plan no FSCTL_EXTEND_VOLUME. */
+  async diskLength(volume: HostHandle): Promise<bigint> {
+    this.record('IOCTL_DISK_GET_LENGTH_INFO', undefined, { args: { volume } });
+    this.chosen('0', 'the partition and volume sizes are read from the scratch once expanded; whether FSCTL_EXTEND_VOLUME follows depends on them');
+    return 0n;
+  }
+
+  async diskTotalBytes(path: string): Promise<bigint> {
+    this.record('GetDiskFreeSpaceEx', path);
+    return 0n;
+  }
+
+  async extendVolume(volume: HostHandle, sectors: bigint): Promise<void> {
+    this.record('FSCTL_EXTEND_VOLUME', undefined, { args: { volume, sectors } });
+  }
+
+  async closeHandle(handle: HostHandle): Promise<void> {
+    this.record('CloseHandle', undefined, { args: { handle } });
   }
 
   async modifyServiceSettings(request: ServiceModificationRequest): Promise<void> {

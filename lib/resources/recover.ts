@@ -112,7 +112,8 @@ const RANK: Record<Undo['op'], number> = {
   'cim.dismount': 10,
 };
 
-function describeUndo(u: Undo): string {
+/** What an undo takes away, as recover reports it (and `wcow-resources status` lists it before). */
+export function describeUndo(u: Undo): string {
   switch (u.op) {
     case 'scsi.remove':
       return `${u.uvmId} SCSI ${u.controller}:${u.lun}`;

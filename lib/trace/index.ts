@@ -121,6 +121,13 @@ const hostApis: Record<string, string> = {
   cimDismountImage: 'CimDismountImage',
   attachOverlayFilter: 'HcsAttachOverlayFilter',
   detachOverlayFilter: 'HcsDetachOverlayFilter',
+  openVirtualDisk: 'OpenVirtualDisk',
+  attachVirtualDisk: 'AttachVirtualDisk',
+  openVolume: 'CreateFile',
+  diskLength: 'IOCTL_DISK_GET_LENGTH_INFO',
+  diskTotalBytes: 'GetDiskFreeSpaceEx',
+  extendVolume: 'FSCTL_EXTEND_VOLUME',
+  closeHandle: 'CloseHandle',
   modifyServiceSettings: 'HcsModifyServiceSettings',
   getServiceProperties: 'HcsGetServiceProperties',
 };

@@ -45,14 +45,14 @@ Napi::Value JsDetachLayerStorageFilter(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JsFormatWritableLayerVhd(const Napi::CallbackInfo& info) {
-  auto disk = DiskArg(info, 0);
+  auto disk = HandleArg(info, 0, "disk");
   return Run(info.Env(), Dll::kComputeStorage, "HcsFormatWritableLayerVhd", [disk] {
     return Checked("HcsFormatWritableLayerVhd", HcsFormatWritableLayerVhd(disk->handle));
   });
 }
 
 Napi::Value JsGetLayerVhdMountPath(const Napi::CallbackInfo& info) {
-  auto disk = DiskArg(info, 0);
+  auto disk = HandleArg(info, 0, "disk");
   return Run(info.Env(), Dll::kComputeStorage, "HcsGetLayerVhdMountPath", [disk] {
     HcsString mount_path;
     HRESULT hr = HcsGetLayerVhdMountPath(disk->handle, mount_path.Out());
@@ -63,7 +63,7 @@ Napi::Value JsGetLayerVhdMountPath(const Napi::CallbackInfo& info) {
 
 Napi::Value JsSetupBaseOsLayer(const Napi::CallbackInfo& info) {
   std::wstring path = Utf16Arg(info, 0, "layerPath");
-  auto disk = DiskArg(info, 1);
+  auto disk = HandleArg(info, 1, "disk");
   std::wstring options = Utf16Arg(info, 2, "options");
   return Run(info.Env(), Dll::kComputeStorage, "HcsSetupBaseOSLayer", [path, disk, options] {
     return Checked("HcsSetupBaseOSLayer", HcsSetupBaseOSLayer(path.c_str(), disk->handle, options.c_str()));

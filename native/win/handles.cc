@@ -1,5 +1,7 @@
 #include "win/handles.h"
 
+#include "win/async.h"
+
 namespace wcow::win {
 
 std::shared_ptr<ComputeSystem> Handles::FindSystem(const std::wstring& id) {
@@ -34,28 +36,35 @@ bool Handles::RemoveSystem(const std::wstring& id) {
   return true;
 }
 
-uint32_t Handles::AddDisk(HANDLE handle) {
-  auto disk = std::make_shared<VirtualDisk>(handle);
+uint32_t Handles::AddHandle(HANDLE handle) {
+  auto owned = std::make_shared<OwnedHandle>(handle);
   std::lock_guard<std::mutex> lock(mutex_);
-  uint32_t id = next_disk_++;
-  disks_.emplace(id, std::move(disk));
+  uint32_t id = next_handle_++;
+  handles_.emplace(id, std::move(owned));
   return id;
 }
 
-std::shared_ptr<VirtualDisk> Handles::FindDisk(uint32_t id) {
+std::shared_ptr<OwnedHandle> Handles::FindHandle(uint32_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = disks_.find(id);
-  return it == disks_.end() ? nullptr : it->second;
+  auto it = handles_.find(id);
+  return it == handles_.end() ? nullptr : it->second;
 }
 
-bool Handles::RemoveDisk(uint32_t id) {
-  std::shared_ptr<VirtualDisk> dropped;
+bool Handles::RemoveHandle(uint32_t id) {
+  std::shared_ptr<OwnedHandle> dropped;
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = disks_.find(id);
-  if (it == disks_.end()) return false;
+  auto it = handles_.find(id);
+  if (it == handles_.end()) return false;
   dropped = std::move(it->second);
-  disks_.erase(it);
+  handles_.erase(it);
   return true;
+}
+
+std::shared_ptr<OwnedHandle> HandleArg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  if (index >= info.Length() || !info[index].IsNumber()) ThrowInvalid(info.Env(), std::string(what) + " must be a handle number");
+  auto owned = HandlesOf(info.Env())->FindHandle(info[index].As<Napi::Number>().Uint32Value());
+  if (!owned) ThrowInvalid(info.Env(), std::string(what) + " handle is closed or unknown");
+  return owned;
 }
 
 std::shared_ptr<Handles> HandlesOf(Napi::Env env) {

@@ -35,7 +35,6 @@
   X(attachVirtualDisk, AttachVirtualDisk)                     \
   X(detachVirtualDisk, DetachVirtualDisk)                     \
   X(getVirtualDiskPhysicalPath, GetVirtualDiskPhysicalPath)   \
-  X(closeVirtualDisk, CloseVirtualDisk)                       \
   /* vmcompute.dll (resolved at run time) */                  \
   X(nameToGuid, NameToGuid)                                   \
   X(activateLayer, ActivateLayer)                             \
@@ -47,7 +46,12 @@
   X(expandSandboxSize, ExpandSandboxSize)                     \
   X(vmcomputeGrantVmAccess, VmcomputeGrantVmAccess)           \
   /* kernel32 */                                              \
-  X(resolvePath, ResolvePath)
+  X(resolvePath, ResolvePath)                                 \
+  X(openVolume, OpenVolume)                                   \
+  X(diskLengthInfo, DiskLengthInfo)                           \
+  X(extendVolume, ExtendVolume)                               \
+  X(getDiskFreeSpaceEx, GetDiskFreeSpaceEx)                   \
+  X(closeHandle, CloseHandle)
 
 #if defined(_WIN32)
 namespace wcow::win {

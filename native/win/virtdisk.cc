@@ -42,13 +42,6 @@ Napi::Value DiskId(Napi::Env env, uint32_t id) { return Napi::Number::New(env, i
 
 }  // namespace
 
-std::shared_ptr<VirtualDisk> DiskArg(const Napi::CallbackInfo& info, size_t index) {
-  if (index >= info.Length() || !info[index].IsNumber()) ThrowInvalid(info.Env(), "disk must be a handle number");
-  auto disk = HandlesOf(info.Env())->FindDisk(info[index].As<Napi::Number>().Uint32Value());
-  if (!disk) ThrowInvalid(info.Env(), "disk handle is closed or unknown");
-  return disk;
-}
-
 Napi::Value JsCreateVirtualDisk(const Napi::CallbackInfo& info) {
   std::wstring path = Utf16Arg(info, 0, "path");
   Napi::Object options = OptionsArg(info, 1);
@@ -84,7 +77,7 @@ Napi::Value JsCreateVirtualDisk(const Napi::CallbackInfo& info) {
                                      static_cast<CREATE_VIRTUAL_DISK_FLAG>(flags), 0,
                                      reinterpret_cast<PCREATE_VIRTUAL_DISK_PARAMETERS>(&params), nullptr, &h);
     if (code != ERROR_SUCCESS) return Outcome::Fail(HcsFailure("CreateVirtualDisk", HresultFromWin32(code)));
-    uint32_t id = handles->AddDisk(h);
+    uint32_t id = handles->AddHandle(h);
     return Outcome::Ok([id](Napi::Env env) { return DiskId(env, id); });
   });
 }
@@ -105,32 +98,36 @@ Napi::Value JsOpenVirtualDisk(const Napi::CallbackInfo& info) {
                                    static_cast<OPEN_VIRTUAL_DISK_FLAG>(flags),
                                    reinterpret_cast<POPEN_VIRTUAL_DISK_PARAMETERS>(&params), &h);
     if (code != ERROR_SUCCESS) return Outcome::Fail(HcsFailure("OpenVirtualDisk", HresultFromWin32(code)));
-    uint32_t id = handles->AddDisk(h);
+    uint32_t id = handles->AddHandle(h);
     return Outcome::Ok([id](Napi::Env env) { return DiskId(env, id); });
   });
 }
 
 Napi::Value JsAttachVirtualDisk(const Napi::CallbackInfo& info) {
-  auto disk = DiskArg(info, 0);
-  uint32_t flags = U32Option(OptionsArg(info, 1), "flags", 0);
-  return Run(info.Env(), Dll::kVirtDisk, "AttachVirtualDisk", [disk, flags] {
+  auto disk = HandleArg(info, 0, "disk");
+  Napi::Object options = OptionsArg(info, 1);
+  uint32_t flags = U32Option(options, "flags", 0);
+  // Version 0: no parameter block at all, as hcsshim's ExpandScratchSize attaches.
+  uint32_t version = U32Option(options, "version", kAttachVirtualDiskVersion2);
+  if (version != 0 && version != kAttachVirtualDiskVersion2) ThrowInvalid(info.Env(), "version must be 0 or 2");
+  return Run(info.Env(), Dll::kVirtDisk, "AttachVirtualDisk", [disk, flags, version] {
     AttachVirtualDiskParametersV2 params{};
     params.Version = kAttachVirtualDiskVersion2;
+    auto* block = version == 0 ? nullptr : reinterpret_cast<PATTACH_VIRTUAL_DISK_PARAMETERS>(&params);
     return Win32Result("AttachVirtualDisk",
-                       ::AttachVirtualDisk(disk->handle, nullptr, static_cast<ATTACH_VIRTUAL_DISK_FLAG>(flags), 0,
-                                           reinterpret_cast<PATTACH_VIRTUAL_DISK_PARAMETERS>(&params), nullptr));
+                       ::AttachVirtualDisk(disk->handle, nullptr, static_cast<ATTACH_VIRTUAL_DISK_FLAG>(flags), 0, block, nullptr));
   });
 }
 
 Napi::Value JsDetachVirtualDisk(const Napi::CallbackInfo& info) {
-  auto disk = DiskArg(info, 0);
+  auto disk = HandleArg(info, 0, "disk");
   return Run(info.Env(), Dll::kVirtDisk, "DetachVirtualDisk", [disk] {
     return Win32Result("DetachVirtualDisk", ::DetachVirtualDisk(disk->handle, DETACH_VIRTUAL_DISK_FLAG_NONE, 0));
   });
 }
 
 Napi::Value JsGetVirtualDiskPhysicalPath(const Napi::CallbackInfo& info) {
-  auto disk = DiskArg(info, 0);
+  auto disk = HandleArg(info, 0, "disk");
   return Run(info.Env(), Dll::kVirtDisk, "GetVirtualDiskPhysicalPath", [disk] {
     std::vector<wchar_t> buffer(MAX_PATH);
     for (;;) {
@@ -144,11 +141,6 @@ Napi::Value JsGetVirtualDiskPhysicalPath(const Napi::CallbackInfo& info) {
       return Outcome::String(Utf8(buffer.data()));
     }
   });
-}
-
-Napi::Value JsCloseVirtualDisk(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowInvalid(info.Env(), "disk must be a handle number");
-  return Napi::Boolean::New(info.Env(), HandlesOf(info.Env())->RemoveDisk(info[0].As<Napi::Number>().Uint32Value()));
 }
 
 }  // namespace wcow::win

@@ -49,6 +49,43 @@ describe('CLI: examples/cimfs with --rootfs', function () {
     assert.deepEqual([after.cimMounts, after.overlayFilters, after.layers], [[], [], []]);
   });
 
+  it('status lists the CIM mount and the overlay filter with the container holding them, text and --json, and what recover would undo — which recover then undoes', () => {
+    const root = path.join(dir, 'root');
+    const a = cli('allocate', path.join(EXAMPLE, 'config.json'), '--rootfs', path.join(EXAMPLE, 'rootfs.json'), '--setup', '--id', 'cim1', '--root', root, '--json');
+    assert.equal(a.status, 0, a.stderr);
+    const guid = cimVolumeGuid('cim1');
+    const held = new SimulatedHost({ root }).snapshot();
+    const volume = held.overlayFilters[0]!.volumePath;
+
+    const s = cli('status', '--root', root, '--json');
+    assert.equal(s.status, 0, s.stderr);
+    type Status = {
+      cimMounts: { volumeGuid: string; cimPath: string; container: string }[];
+      overlayFilters: { volumePath: string; filterType: string; container: string }[];
+      journals: { id: string; holds: { op: string; resource: string }[] }[];
+    };
+    const out = JSON.parse(s.stdout) as Status;
+    assert.deepEqual(out.cimMounts.map((m) => [m.volumeGuid, m.cimPath, m.container]), [[guid, held.cimMounts[0]!.cimPath, 'cim1']]);
+    assert.deepEqual(out.overlayFilters.map((f) => [f.volumePath, f.filterType, f.container]), [[volume, 'UnionFS', 'cim1']]);
+    const holds = out.journals.find((j) => j.id === 'cim1')!.holds;
+    assert.deepEqual(holds.map((h) => h.op).sort(), ['cim.dismount', 'layer.deactivate', 'overlay.detach']);
+
+    const text = cli('status', '--root', root).stdout;
+    assert.match(text, /^CIM mounts: 1$/m);
+    assert.match(text, new RegExp(`^${guid}\\s+\\S+\\.cim\\s+cim1$`, 'm'));
+    assert.match(text, /^overlay filters: 1$/m);
+    assert.ok(text.split('\n').some((l) => l.startsWith(volume) && /\sUnionFS\s/.test(l) && l.trimEnd().endsWith('cim1')), text);
+    assert.match(text, /^recover would undo: 3$/m);
+    for (const h of holds) assert.ok(text.split('\n').some((l) => /^cim1\s/.test(l) && l.includes(h.op) && l.includes(h.resource)), `${h.op} ${h.resource}\n${text}`);
+
+    const r = cli('recover', '--root', root, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const undone = (JSON.parse(r.stdout) as { undone: { op: string; resource: string }[] }).undone;
+    assert.deepEqual(undone.map((u) => `${u.op} ${u.resource}`).sort(), holds.map((h) => `${h.op} ${h.resource}`).sort());
+    const after = JSON.parse(cli('status', '--root', root, '--json').stdout) as Status;
+    assert.deepEqual([after.cimMounts, after.overlayFilters, after.journals], [[], [], []]);
+  });
+
   it('a malformed --rootfs file is refused before any call (ERR_INVALID_ARGUMENT, exit status ≠ 0)', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ rootfs: [{ type: 'CimFS' }] }));

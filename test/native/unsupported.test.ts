@@ -18,9 +18,10 @@ const SURFACE: readonly (keyof NativeWin)[] = [
   'initializeWritableLayer', 'attachLayerStorageFilter', 'detachLayerStorageFilter', 'formatWritableLayerVhd',
   'getLayerVhdMountPath', 'setupBaseOsLayer', 'attachOverlayFilter', 'detachOverlayFilter',
   'cimMountImage', 'cimDismountImage',
-  'createVirtualDisk', 'openVirtualDisk', 'attachVirtualDisk', 'detachVirtualDisk', 'getVirtualDiskPhysicalPath', 'closeVirtualDisk',
+  'createVirtualDisk', 'openVirtualDisk', 'attachVirtualDisk', 'detachVirtualDisk', 'getVirtualDiskPhysicalPath', 'closeHandle',
   'nameToGuid', 'activateLayer', 'deactivateLayer', 'prepareLayer', 'unprepareLayer', 'getLayerMountPath',
   'createSandboxLayer', 'expandSandboxSize', 'vmcomputeGrantVmAccess', 'resolvePath',
+  'openVolume', 'diskLengthInfo', 'extendVolume', 'getDiskFreeSpaceEx',
 ];
 
 const onWindows = process.platform === 'win32';
@@ -65,6 +66,13 @@ const onWindows = process.platform === 'win32';
     await assert.rejects(host.resolvePath('C:\\s.vhdx'), expect('ResolvePath'));
     await assert.rejects(host.stat('C:\\layers'), expect('Stat'));
     await assert.rejects(host.mkdirAll('C:\\layers'), expect('MkdirAll'));
+    await assert.rejects(host.openVirtualDisk('C:\\s\\sandbox.vhdx'), expect('OpenVirtualDisk'));
+    await assert.rejects(host.attachVirtualDisk(1, 0x20), expect('AttachVirtualDisk'));
+    await assert.rejects(host.openVolume('\\\\?\\Volume{x}'), expect('CreateFile'));
+    await assert.rejects(host.diskLength(1), expect('IOCTL_DISK_GET_LENGTH_INFO'));
+    await assert.rejects(host.diskTotalBytes('\\\\?\\Volume{x}\\'), expect('GetDiskFreeSpaceEx'));
+    await assert.rejects(host.extendVolume(1, 8n), expect('FSCTL_EXTEND_VOLUME'));
+    await assert.rejects(host.closeHandle(1), expect('CloseHandle'));
   });
 
   it('NativeHost leaves creating a utility VM to the runtime', async () => {

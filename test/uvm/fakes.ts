@@ -206,6 +206,27 @@ export class FakeHost implements Host {
   getLayerMountPath(): Promise<string> {
     return unused('getLayerMountPath');
   }
+  openVirtualDisk(): Promise<number> {
+    return unused('openVirtualDisk');
+  }
+  attachVirtualDisk(): Promise<void> {
+    return unused('attachVirtualDisk');
+  }
+  openVolume(): Promise<number> {
+    return unused('openVolume');
+  }
+  diskLength(): Promise<bigint> {
+    return unused('diskLength');
+  }
+  diskTotalBytes(): Promise<bigint> {
+    return unused('diskTotalBytes');
+  }
+  extendVolume(): Promise<void> {
+    return unused('extendVolume');
+  }
+  closeHandle(): Promise<void> {
+    return unused('closeHandle');
+  }
   modifyServiceSettings(): Promise<void> {
     return unused('modifyServiceSettings');
   }

@@ -140,6 +140,7 @@ async function main(): Promise<number> {
     for (const [label, spec, before] of [
       ['with stand-in DLLs', 'dist/test/wine/suite/hcs.test.js', installStandins],
       ['CimFS with stand-in DLLs', 'dist/test/wine/suite/cimfs.test.js', installStandins],
+      ['scratch expansion with stand-in DLLs', 'dist/test/wine/suite/scratch.test.js', installStandins],
       ['without HCS DLLs', 'dist/test/wine/suite/unsupported.test.js', removeStandins],
     ] as const) {
       before();

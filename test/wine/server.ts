@@ -4,9 +4,13 @@
 // document, process output. The wine-side suite drives the model through
 // `control:*` requests (reset, create a UVM, inject a fault, read calls and state).
 //
-// computestorage and virtdisk have no counterpart on the Host seam; their calls
-// are recorded (with the arguments as the DLL decoded them at the SDK's offsets)
-// and answered S_OK, so the suite can check what crossed the boundary.
+// computestorage and most of virtdisk have no counterpart on the Host seam; their
+// calls are recorded (with the arguments as the DLL decoded them at the SDK's
+// offsets) and answered S_OK, so the suite can check what crossed the boundary.
+// OpenVirtualDisk and AttachVirtualDisk are recorded and also applied to the model
+// (Host.openVirtualDisk / attachVirtualDisk, what ExpandScratchSize uses); the
+// stand-in's CloseHandle is kernel32's, which the server never sees, so a model
+// attachment lasts until the next reset.
 
 import * as net from 'node:net';
 import { WcowError } from '../../lib/errors';
@@ -70,6 +74,8 @@ export class HcsServer {
   private readonly handlers: Map<string, Handlers[string]>;
   private readonly systems = new Map<string, UtilityVm>();
   private readonly mountPaths = new Map<string, string>();
+  /** Stand-in virtual disk handle → the model's handle for the same disk. */
+  private readonly disks = new Map<string, number>();
   /** wine's volume path of C: and the model's, for translate(). */
   private volumes: { wine: string; model: string } | undefined;
   private nextHandle = 0x1000;
@@ -95,6 +101,7 @@ export class HcsServer {
     this.onStepNote = undefined;
     this.systems.clear();
     this.mountPaths.clear();
+    this.disks.clear();
     this.volumes = undefined;
     this.storageCalls.length = 0;
   }
@@ -263,11 +270,21 @@ export class HcsServer {
       case 'HcsFormatWritableLayerVhd':
       case 'HcsSetupBaseOSLayer':
       case 'CreateVirtualDisk':
-      case 'OpenVirtualDisk':
-      case 'AttachVirtualDisk':
       case 'DetachVirtualDisk':
         this.storageCalls.push({ api: fn, args: a });
         return [];
+      case 'OpenVirtualDisk':
+        // [handle, path, version, getInfoOnly, readOnly, flags, access]
+        this.storageCalls.push({ api: fn, args: a });
+        this.disks.set(arg(0), await h.openVirtualDisk(arg(1)));
+        return [];
+      case 'AttachVirtualDisk': {
+        // [handle, version, flags]; a disk the model did not open (CreateVirtualDisk) is only recorded.
+        this.storageCalls.push({ api: fn, args: a });
+        const disk = this.disks.get(arg(0));
+        if (disk !== undefined) await h.attachVirtualDisk(disk, Number(arg(2)));
+        return [];
+      }
       case 'GetVirtualDiskPhysicalPath':
       case 'HcsGetLayerVhdMountPath':
         this.storageCalls.push({ api: fn, args: a });

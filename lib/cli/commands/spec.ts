@@ -65,15 +65,25 @@ export interface ContainerOptions extends JsonOption {
   stateDir?: string;
   setup?: boolean;
   rootfs?: string;
+  snapshotLabel?: string[];
 }
 
 /**
  * `--rootfs <mounts.json>`: containerd's rootfs mounts, `{ "rootfs": [{ type, source, options }] }`
- * as in CreateTaskRequest; the engine checks and parses them (lib/layers/rootfs.ts).
+ * as in CreateTaskRequest; `--snapshot-label k=v`: the snapshot labels that size the scratch.
+ * The engine checks and parses both (lib/layers/rootfs.ts, labels.ts).
  */
-export async function loadRootfs(o: ContainerOptions): Promise<{ rootfs?: RootfsMount[] }> {
-  if (o.rootfs === undefined) return {};
-  return { rootfs: (await readJsonObject(o.rootfs, 'rootfs mounts')).rootfs as RootfsMount[] };
+export async function loadRootfs(o: ContainerOptions): Promise<{ rootfs?: RootfsMount[]; snapshotLabels?: Record<string, string> }> {
+  const labels = o.snapshotLabel === undefined ? {} : { snapshotLabels: Object.fromEntries(o.snapshotLabel.map(labelPair)) };
+  if (o.rootfs === undefined) return labels;
+  return { rootfs: (await readJsonObject(o.rootfs, 'rootfs mounts')).rootfs as RootfsMount[], ...labels };
+}
+
+/** `key=value`, split at the first `=` (a value may hold more). */
+function labelPair(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`--snapshot-label ${text}: expected <key>=<value>`, { op: 'cli.input', resource: text });
+  return [text.slice(0, at), text.slice(at + 1)];
 }
 
 /** `<name> <config>` with the options every container command takes; `hyperv` words the --hyperv help. */
@@ -88,6 +98,11 @@ export function containerCommand(program: Command, name: string, description: st
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--setup', 'simulated host: first create the files the example needs (its setup.json)')
     .option('--rootfs <mounts.json>', "containerd 2.x rootfs mounts ({ rootfs: [...] }) instead of the spec's windows.layerFolders")
+    .option(
+      '--snapshot-label <key=value>',
+      'a containerd snapshot label, repeatable: containerd.io/snapshot/windows/rootfs.sizebytes=<bytes> expands a scratch created here',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--json', 'print one JSON document');
 }
 

@@ -78,6 +78,66 @@ function snapshotText(s: HostSnapshot): string {
   return text;
 }
 
+/** Who holds a CIM mount or an overlay filter: the pending journal recording it ('' when none does). */
+function holder(journals: readonly PendingJournal[], match: (u: PendingJournal['holds'][number]['undo']) => boolean): string {
+  return journals.find((j) => j.holds.some((h) => match(h.undo)))?.id ?? '';
+}
+
+/** A CIM mount or an overlay filter, and the container whose journal holds it ('' when none does). */
+interface CimMountRow {
+  volumeGuid: string;
+  /** Known from the simulated host's state; the native host has no listing of it. */
+  cimPath?: string;
+  container: string;
+}
+
+interface OverlayFilterRow {
+  volumePath: string;
+  filterType?: string;
+  layers?: { Id: string; Path: string }[];
+  container: string;
+}
+
+/**
+ * The process-isolated CimFS storage of the containers (hcsshim main's forked CIM mounts and
+ * UnionFS filters) — what recover would dismount and detach. The simulated host lists what is
+ * mounted; the native host has no such listing, so there the journals say.
+ */
+function cimStorage(snapshot: HostSnapshot | null, journals: readonly PendingJournal[]): { cimMounts: CimMountRow[]; overlayFilters: OverlayFilterRow[] } {
+  const held = journals.flatMap((j) => j.holds.map((h) => h.undo));
+  const mounts = snapshot?.cimMounts ?? held.flatMap((u) => (u.op === 'cim.dismount' ? [{ volumeGuid: u.volumeGuid }] : []));
+  const filters = snapshot?.overlayFilters ?? held.flatMap((u) => (u.op === 'overlay.detach' ? [{ volumePath: u.volumePath }] : []));
+  const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+  return {
+    cimMounts: mounts.map((m) => ({ ...m, container: holder(journals, (u) => u.op === 'cim.dismount' && same(u.volumeGuid, m.volumeGuid)) })),
+    overlayFilters: filters.map((f) => ({ ...f, container: holder(journals, (u) => u.op === 'overlay.detach' && same(u.volumePath, f.volumePath)) })),
+  };
+}
+
+function cimStorageText(storage: ReturnType<typeof cimStorage>): string {
+  const { cimMounts, overlayFilters } = storage;
+  let text = `\nCIM mounts: ${cimMounts.length}\n`;
+  if (cimMounts.length > 0) {
+    text += table([{ header: 'volume GUID' }, { header: 'CIM' }, { header: 'container' }], cimMounts.map((m) => [m.volumeGuid, m.cimPath ?? '', m.container]));
+  }
+  text += `\noverlay filters: ${overlayFilters.length}\n`;
+  if (overlayFilters.length > 0) {
+    text += table(
+      [{ header: 'volume' }, { header: 'filter' }, { header: 'layers' }, { header: 'container' }],
+      overlayFilters.map((f) => [f.volumePath, f.filterType ?? '', (f.layers ?? []).map((l) => l.Path).join(', '), f.container]),
+    );
+  }
+  return text;
+}
+
+/** What `recover` would undo now: the holds of journals whose owner is gone (or gave them up). */
+function recoverableText(journals: readonly PendingJournal[]): string {
+  const rows = journals.filter((j) => !isLive(j)).flatMap((j) => j.holds.map((h) => [j.id, h.op, h.resource]));
+  let text = `\nrecover would undo: ${rows.length}\n`;
+  if (rows.length > 0) text += table([{ header: 'container' }, { header: 'op' }, { header: 'resource' }], rows);
+  return text;
+}
+
 function journalsText(journals: readonly PendingJournal[]): string {
   let text = `pending journals: ${journals.length}\n`;
   if (journals.length === 0) return text;
@@ -130,8 +190,17 @@ async function status(machine: Machine): Promise<CommandOutput> {
   const journals = await pendingJournals(machine.journalDir);
   // The native host has no snapshot: HCS is asked per compute system, not as a whole.
   const snapshot = machine.simulated?.snapshot() ?? null;
-  const text = hostLine(info) + '\n' + (snapshot === null ? 'host state: listed for the simulated host only\n' : snapshotText(snapshot)) + '\n' + journalsText(journals);
-  return { json: { host: info, snapshot, journals }, text };
+  const storage = cimStorage(snapshot, journals);
+  const text =
+    hostLine(info) +
+    '\n' +
+    (snapshot === null ? 'host state: listed for the simulated host only\n' : snapshotText(snapshot)) +
+    cimStorageText(storage) +
+    '\n' +
+    journalsText(journals) +
+    recoverableText(journals);
+  const listed = journals.map((j) => ({ ...j, holds: j.holds.map(({ op, resource }) => ({ op, resource })) }));
+  return { json: { host: info, snapshot, ...storage, journals: listed }, text };
 }
 
 async function release(machine: Machine, id: string): Promise<CommandOutput> {
@@ -268,7 +337,7 @@ export function stateCommands(program: Command): void {
   stateCommand(uvm, 'rm <id>', 'terminate utility VM <id> (refused while an allocated container is in it)').action(
     action(async (_io, o: StateOptions, id: string) => removeUvm(openMachine(o), id, o)),
   );
-  stateCommand(program, 'status', 'the host state (UVMs, LUNs used/free, shares, activated layers, CCG instances) and the pending crash journals').action(
+  stateCommand(program, 'status', 'the host state (UVMs, LUNs used/free, shares, activated layers, CCG instances, CIM mounts and overlay filters) and the pending crash journals with what recover would undo').action(
     action(async (_io, o: StateOptions) => status(openMachine(o))),
   );
   stateCommand(program, 'release <id>', 'release everything container <id> holds, allocated by a process that has exited (from its crash journal)').action(

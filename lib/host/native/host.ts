@@ -21,8 +21,9 @@ import type {
   ServiceProperties,
   ServicePropertyQuery,
 } from '../../hcs/schema';
+import { apiFailure, E_HANDLE } from '../../hcs/errors';
 import { native } from '../../native';
-import type { ExecOptions, ExecResult, Host, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
+import type { ExecOptions, ExecResult, Host, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import { nativeFailure } from './errors';
 import type { NativeOperation, NativeWin } from './native-types';
@@ -263,6 +264,38 @@ export class NativeHost implements Host {
 
   detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
     return call('HcsDetachOverlayFilter', volumePath, () => win().detachOverlayFilter(volumePath, JSON.stringify(layerData)));
+  }
+
+  // ---- virtdisk.dll and the volume (kernel32) ----
+
+  openVirtualDisk(p: string): Promise<HostHandle> {
+    return call('OpenVirtualDisk', p, () => win().openVirtualDisk(p));
+  }
+
+  /** No parameters block, as hcsshim's ExpandScratchSize attaches (internal/wclayer/expandscratchsize.go). */
+  attachVirtualDisk(disk: HostHandle, flags: number): Promise<void> {
+    return call('AttachVirtualDisk', undefined, () => win().attachVirtualDisk(disk, { flags, version: 0 }));
+  }
+
+  openVolume(p: string): Promise<HostHandle> {
+    return call('CreateFile', p, () => win().openVolume(p));
+  }
+
+  diskLength(volume: HostHandle): Promise<bigint> {
+    return call('IOCTL_DISK_GET_LENGTH_INFO', undefined, () => win().diskLengthInfo(volume));
+  }
+
+  diskTotalBytes(p: string): Promise<bigint> {
+    return call('GetDiskFreeSpaceEx', p, () => win().getDiskFreeSpaceEx(p));
+  }
+
+  extendVolume(volume: HostHandle, sectors: bigint): Promise<void> {
+    return call('FSCTL_EXTEND_VOLUME', undefined, () => win().extendVolume(volume, sectors));
+  }
+
+  async closeHandle(handle: HostHandle): Promise<void> {
+    const closed = await call('CloseHandle', undefined, async () => win().closeHandle(handle));
+    if (!closed) throw apiFailure('CloseHandle', undefined, E_HANDLE, `handle ${handle} is not open`);
   }
 
   // ---- HCS service ----

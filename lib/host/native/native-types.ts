@@ -55,7 +55,7 @@ export interface NativeOpenVirtualDiskOptions {
   flags?: number;
 }
 
-/** An open virtual disk: a number naming a handle the addon keeps (closeVirtualDisk frees it). */
+/** An open virtual disk or volume: a number naming a handle the addon keeps (closeHandle frees it). */
 export type NativeDiskHandle = number;
 
 export interface NativeWin {
@@ -96,10 +96,12 @@ export interface NativeWin {
   // ---- virtdisk.dll ----
   createVirtualDisk(path: string, options: NativeCreateVirtualDiskOptions): Promise<NativeDiskHandle>;
   openVirtualDisk(path: string, options?: NativeOpenVirtualDiskOptions): Promise<NativeDiskHandle>;
-  attachVirtualDisk(disk: NativeDiskHandle, options?: { flags?: number }): Promise<void>;
+  /** `version` of ATTACH_VIRTUAL_DISK_PARAMETERS: 2 (default), or 0 for none (NULL, as hcsshim's ExpandScratchSize). */
+  attachVirtualDisk(disk: NativeDiskHandle, options?: { flags?: number; version?: 0 | 2 }): Promise<void>;
   detachVirtualDisk(disk: NativeDiskHandle): Promise<void>;
   getVirtualDiskPhysicalPath(disk: NativeDiskHandle): Promise<string>;
-  closeVirtualDisk(disk: NativeDiskHandle): boolean;
+  /** Frees a handle of this surface (a virtual disk, a volume): false if it was not open. */
+  closeHandle(handle: NativeDiskHandle): boolean;
 
   // ---- vmcompute.dll ----
   nameToGuid(name: string): Promise<string>;
@@ -117,4 +119,12 @@ export interface NativeWin {
   // ---- kernel32 ----
   /** go-winio fs.ResolvePath: the volume-GUID final path of an existing file or directory. */
   resolvePath(path: string): Promise<string>;
+  /** CreateFileW(path, GENERIC_READ|GENERIC_WRITE, FILE_SHARE_READ|FILE_SHARE_WRITE, OPEN_EXISTING): a volume device. */
+  openVolume(path: string): Promise<NativeDiskHandle>;
+  /** DeviceIoControl(IOCTL_DISK_GET_LENGTH_INFO). */
+  diskLengthInfo(volume: NativeDiskHandle): Promise<bigint>;
+  /** DeviceIoControl(FSCTL_EXTEND_VOLUME, sectors). */
+  extendVolume(volume: NativeDiskHandle, sectors: bigint): Promise<void>;
+  /** GetDiskFreeSpaceExW(path, NULL, &total, NULL): total. */
+  getDiskFreeSpaceEx(path: string): Promise<bigint>;
 }

@@ -25,6 +25,10 @@ export const STATE_CHANGING_APIS: ReadonlySet<string> = new Set([
   'CimDismountImage',
   'HcsAttachOverlayFilter',
   'HcsDetachOverlayFilter',
+  // virtdisk: an attach holds the disk until its handle is closed; the volume grows
+  'AttachVirtualDisk',
+  'CloseHandle',
+  'FSCTL_EXTEND_VOLUME',
 ]);
 
 /** One recorded call: the HostCall fields plus what the model made of it. */

@@ -29,8 +29,8 @@ import type { OverlayLayerData } from '../types';
 import { join } from '../winpath';
 import { Rejection } from './failure';
 import type { WindowsFs } from './fs';
-import { derivedGuid } from './guid';
 import { fold, type HostState } from './state';
+import { scratchVolumeGuid } from './vmcompute';
 
 export interface CimMountState {
   volumeGuid: string;
@@ -114,7 +114,7 @@ export function prepareCimDismount(state: HostState, volumeGuid: string): () => 
 
 /** Whether `volumePath` is the volume of an activated layer (vmcompute.ts prepareMountPath). */
 function isLayerVolume(state: HostState, volumePath: string): boolean {
-  return Object.keys(state.layers).some((key) => fold(`\\\\?\\Volume{${derivedGuid('layer-volume', key)}}\\`) === fold(volumePath));
+  return Object.keys(state.layers).some((key) => fold(`\\\\?\\Volume{${scratchVolumeGuid(key)}}\\`) === fold(volumePath));
 }
 
 const CIM_FILES = /^\\\\\?\\Volume\{([0-9a-fA-F-]{36})\}\\Files$/;

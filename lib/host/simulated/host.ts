@@ -5,12 +5,12 @@
 // silent.
 
 import * as nodePath from 'node:path';
-import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
+import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, ERROR_SHARING_VIOLATION_HR, E_INVALIDARG, HCS_E_SYSTEM_ALREADY_EXISTS, HCS_E_SYSTEM_NOT_FOUND } from '../../hcs/errors';
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { InvalidArgumentError } from '../../errors';
 import { makeStateDirectory } from '../directory';
 import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
-import type { Host, HostCall, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from '../types';
+import type { Host, HostCall, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
 import { prepareAttachOverlay, prepareCimDismount, prepareCimMount, prepareDetachOverlay } from './cimfs';
@@ -24,6 +24,7 @@ import { serviceModifyCommit, serviceProperties } from './service';
 import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
 import { addUnique, emptyState, type HostState, type UvmState } from './state';
 import { SimulatedUtilityVm } from './uvm';
+import { PARTITION_OFFSET, VirtualDisks, fillVolume, partitionBytes, setVolumeBytes, volumeBytes } from './virtdisk';
 import {
   DEFAULT_SANDBOX_SIZE,
   SANDBOX_VHDX,
@@ -52,6 +53,12 @@ export interface SimulatedHostOptions {
   toolsDirectory?: string;
   /** How many calls `calls` keeps, the newest (default DEFAULT_MAX_CALLS; `Infinity` keeps all). */
   maxCalls?: number;
+  /**
+   * The BitLocker group policy "Deny write access to fixed drives not protected by BitLocker":
+   * a VHD attached without ATTACH_VIRTUAL_DISK_FLAG_BYPASS_DEFAULT_ENCRYPTION_POLICY (0x20) is
+   * mounted write-protected (hcsshim issue #2464, fixed in main by that flag). Default off.
+   */
+  bitlockerDenyWriteAccess?: boolean;
 }
 
 /** Folder of the UVMs' own scratch disks (not created on disk: the UVM is simulated). */
@@ -103,6 +110,8 @@ export class SimulatedHost implements Host {
   /** Where the state persists (`<root>.state` by default); undefined when in memory only. */
   readonly stateDir: string | undefined;
   private core: SimCore;
+  /** Handles of this process (virtdisk.ts): they die with it, so they are not persisted. */
+  private readonly disks: VirtualDisks;
   /** Whether a state change ever reached the state directory (recover: an empty state there is trusted). */
   readonly stateWritten: () => boolean;
 
@@ -116,6 +125,7 @@ export class SimulatedHost implements Host {
     this.stateWritten = () => store?.written() ?? false;
     this.core = new SimCore(store?.changed() ?? emptyState(), new WindowsFs(this.root), options.latency ?? {}, store);
     if (options.maxCalls !== undefined) this.core.log.limit(checkMaxCalls(options.maxCalls));
+    this.disks = new VirtualDisks(options.bitlockerDenyWriteAccess === true);
   }
 
   // ---- observables ----
@@ -137,7 +147,7 @@ export class SimulatedHost implements Host {
   /** The live state, deep-copied and JSON-stable. */
   snapshot(): HostSnapshot {
     this.core.refresh();
-    return snapshotHost(this.core.state);
+    return snapshotHost(this.core.state, this.disks.attached());
   }
 
   /** The state of a UVM right after HcsCreateComputeSystem: the baseline to compare a released UVM with. */
@@ -188,6 +198,18 @@ export class SimulatedHost implements Host {
     this.core.transactionSync(() => {
       if (!this.core.state.physicalDrives.includes(n)) this.core.state.physicalDrives.push(n);
     });
+  }
+
+  /**
+   * The NTFS volume inside a VHD is `bytes` long (default: it fills the disk's partition,
+   * which starts 1 MiB in): a scratch whose disk was grown but not its volume.
+   */
+  async setVolumeSize(vhdPath: string, bytes: number): Promise<void> {
+    const partition = await partitionBytes(this.core.fs, vhdPath).catch(() => {
+      throw new InvalidArgumentError(`${vhdPath} is not a VHDX of the simulated host`, { op: 'host.setup', resource: vhdPath });
+    });
+    const vhd = (await this.core.fs.existing(vhdPath))!.win;
+    await this.core.transaction(async () => setVolumeBytes(this.core.state, vhd, bytes, partition));
   }
 
   /** What device-util reports as the location paths of a device instance (default: one derived path per function). */
@@ -304,12 +326,25 @@ export class SimulatedHost implements Host {
       if (vhdx === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' has no ${SANDBOX_VHDX}`);
       const current = (await inspectVhdx(vhdx.real)).virtualSize;
       if (sizeBytes < BigInt(current)) throw new Rejection(E_INVALIDARG, `cannot shrink '${path}' to ${sizeBytes} bytes`);
-      return () => expandVhdx(vhdx.real, Number(sizeBytes));
+      return async () => {
+        // The disk and its partition grow; the NTFS volume keeps its size (virtdisk.ts).
+        const partition = current - PARTITION_OFFSET;
+        setVolumeBytes(this.core.state, vhdx.win, volumeBytes(this.core.state, vhdx.win) ?? partition, Number(sizeBytes) - PARTITION_OFFSET);
+        await expandVhdx(vhdx.real, Number(sizeBytes));
+      };
     });
   }
 
   async activateLayer(path: string): Promise<void> {
-    await this.core.invoke('ActivateLayer', path, {}, () => prepareActivate(this.core.state, this.core.fs, path));
+    await this.core.invoke('ActivateLayer', path, {}, async () => {
+      const commit = await prepareActivate(this.core.state, this.core.fs, path);
+      const folder = await layerFolder(this.core.fs, path);
+      return () => {
+        // vmcompute attaches the sandbox.vhdx, which a virtdisk handle holds already.
+        if (this.disks.attachedScratch(folder.key)) throw new Rejection(ERROR_SHARING_VIOLATION_HR, `'${path}\\${SANDBOX_VHDX}' is attached already`);
+        commit();
+      };
+    });
   }
 
   async deactivateLayer(path: string): Promise<void> {
@@ -317,9 +352,16 @@ export class SimulatedHost implements Host {
   }
 
   async prepareLayer(path: string, parents: readonly LayerDescriptor[]): Promise<void> {
-    await this.core.invoke('PrepareLayer', path, { args: { parents: [...parents] } }, () =>
-      preparePrepare(this.core.state, this.core.fs, path, parents),
-    );
+    await this.core.invoke('PrepareLayer', path, { args: { parents: [...parents] } }, async () => {
+      const commit = await preparePrepare(this.core.state, this.core.fs, path, parents);
+      const folder = await layerFolder(this.core.fs, path);
+      return () => {
+        commit();
+        // PrepareLayer grows the scratch's volume to its partition (hcsshim main
+        // internal/wclayer/expandscratchsize.go:29-34).
+        fillVolume(this.core.state, join(folder.win, SANDBOX_VHDX));
+      };
+    });
   }
 
   async unprepareLayer(path: string): Promise<void> {
@@ -327,7 +369,7 @@ export class SimulatedHost implements Host {
   }
 
   async getLayerMountPath(path: string): Promise<string> {
-    return this.core.invoke('GetLayerMountPath', path, {}, () => prepareMountPath(this.core.state, this.core.fs, path));
+    return this.core.invoke('GetLayerMountPath', path, {}, () => prepareMountPath(this.core.state, this.core.fs, path, (key) => this.disks.attachedScratch(key)));
   }
 
   /** Records the grant; the file (or physical drive) must exist (0x80070002 like vmcompute). */
@@ -367,6 +409,38 @@ export class SimulatedHost implements Host {
 
   async detachOverlayFilter(volumePath: string, layerData: OverlayLayerData): Promise<void> {
     await this.core.invoke('HcsDetachOverlayFilter', volumePath, { document: layerData }, async () => prepareDetachOverlay(this.core.state, volumePath, layerData));
+  }
+
+  // ---- virtdisk.dll and volumes (virtdisk.ts) ----
+
+  async openVirtualDisk(path: string): Promise<HostHandle> {
+    return this.core.invoke('OpenVirtualDisk', path, {}, () => this.disks.prepareOpenDisk(this.core.fs, path));
+  }
+
+  async attachVirtualDisk(disk: HostHandle, flags: number): Promise<void> {
+    await this.core.invoke('AttachVirtualDisk', this.disks.pathOf(disk), { args: { flags } }, async () => this.disks.prepareAttach(this.core.state, disk, flags));
+  }
+
+  async openVolume(path: string): Promise<HostHandle> {
+    return this.core.invoke('CreateFile', path, {}, async () => this.disks.prepareOpenVolume(this.core.state, path));
+  }
+
+  async diskLength(volume: HostHandle): Promise<bigint> {
+    return this.core.invoke('IOCTL_DISK_GET_LENGTH_INFO', this.disks.pathOf(volume), {}, () => this.disks.prepareDiskLength(this.core.state, this.core.fs, volume));
+  }
+
+  async diskTotalBytes(path: string): Promise<bigint> {
+    return this.core.invoke('GetDiskFreeSpaceEx', path, {}, () => this.disks.prepareTotalBytes(this.core.state, this.core.fs, path));
+  }
+
+  async extendVolume(volume: HostHandle, sectors: bigint): Promise<void> {
+    await this.core.invoke('FSCTL_EXTEND_VOLUME', this.disks.pathOf(volume), { args: { sectors } }, () =>
+      this.disks.prepareExtend(this.core.state, this.core.fs, volume, sectors),
+    );
+  }
+
+  async closeHandle(handle: HostHandle): Promise<void> {
+    await this.core.invoke('CloseHandle', this.disks.pathOf(handle), {}, async () => this.disks.prepareClose(handle));
   }
 
   // ---- HCS service ----

@@ -48,6 +48,10 @@ export interface HostSnapshot {
   cimMounts: { volumeGuid: string; cimPath: string; flags: number }[];
   /** Attached overlay filters, by volume path. */
   overlayFilters: { volumePath: string; filterType: string; layers: { Id: string; Path: string }[] }[];
+  /** NTFS volumes smaller than their partition (ExpandSandboxSize grew the disk, nothing the volume yet), by VHD. */
+  volumeSizes: { vhd: string; bytes: number }[];
+  /** VHDs attached through handles this process holds (virtdisk.ts; they go with the handle). */
+  attachedVirtualDisks: { path: string; flags: number }[];
 }
 
 function byKey<T>(key: (t: T) => string | number): (a: T, b: T) => number {
@@ -100,7 +104,7 @@ export function snapshotUvm(u: UvmState): UvmSnapshot {
   };
 }
 
-export function snapshotHost(state: HostState): HostSnapshot {
+export function snapshotHost(state: HostState, attachedVirtualDisks: HostSnapshot['attachedVirtualDisks'] = []): HostSnapshot {
   const s = structuredClone(state);
   return {
     uvms: sortedRecord(Object.values(s.uvms).map((u) => [u.id, snapshotUvm(u)])),
@@ -115,5 +119,7 @@ export function snapshotHost(state: HostState): HostSnapshot {
     physicalDrives: [...s.physicalDrives].sort((a, b) => a - b),
     cimMounts: Object.values(s.cimMounts ?? {}).sort(byKey((m) => m.volumeGuid)),
     overlayFilters: Object.values(s.overlayFilters ?? {}).sort(byKey((f) => f.volumePath.toLowerCase())),
+    volumeSizes: Object.values(s.volumeSizes ?? {}).sort(byKey((v) => v.vhd.toLowerCase())),
+    attachedVirtualDisks: structuredClone(attachedVirtualDisks),
   };
 }

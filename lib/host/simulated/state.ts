@@ -13,6 +13,7 @@ import type {
 } from '../../hcs/schema';
 import type { LayerDescriptor } from '../types';
 import type { CimMountState, OverlayFilterState } from './cimfs';
+import type { VolumeSizeState } from './virtdisk';
 
 export interface ScsiAttachmentState {
   type: AttachmentType;
@@ -102,6 +103,8 @@ export interface HostState {
   cimMounts?: Record<string, CimMountState>;
   /** Lower-cased volume path → attached overlay filter. */
   overlayFilters?: Record<string, OverlayFilterState>;
+  /** Lower-cased VHD path → its NTFS volume's size, when smaller than its partition (virtdisk.ts; absent before). */
+  volumeSizes?: Record<string, VolumeSizeState>;
 }
 
 export function emptyState(): HostState {
@@ -115,6 +118,7 @@ export function emptyState(): HostState {
     deviceLocations: {},
     cimMounts: {},
     overlayFilters: {},
+    volumeSizes: {},
   };
 }
 
@@ -163,6 +167,7 @@ const STATE_KEYS: Record<keyof HostState, 'object' | 'array'> = {
   deviceLocations: 'object',
   cimMounts: 'object',
   overlayFilters: 'object',
+  volumeSizes: 'object',
 };
 
 /**

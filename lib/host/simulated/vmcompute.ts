@@ -8,7 +8,7 @@
 // - UnprepareLayer needs a prepared layer; DeactivateLayer an activated one, and
 //   the last deactivation an unprepared one (hcsshim unprepares first, §3.2).
 // - GetLayerMountPath: `\\?\Volume{…}\` (one stable GUID per layer) while
-//   activated, '' (a zero length, no error — §3.2 step 4) otherwise.
+//   activated or attached through virtdisk, '' (a zero length, no error — §3.2 step 4) otherwise.
 // - CreateSandboxLayer creates `<path>\sandbox.vhdx`, a real VHDX: a differencing
 //   child of `<base>\blank-base.vhdx` when the base layer (the last parent) has one,
 //   else a 20 GiB dynamic disk (§2.2). The folder must exist, the file must not.
@@ -102,9 +102,19 @@ export async function prepareUnprepare(state: HostState, fs: WindowsFs, path: st
   };
 }
 
-export async function prepareMountPath(state: HostState, fs: WindowsFs, path: string): Promise<() => string> {
+/** The volume GUID of the scratch in the layer folder `folderKey` (one stable GUID per layer). */
+export function scratchVolumeGuid(folderKey: string): string {
+  return derivedGuid('layer-volume', folderKey);
+}
+
+/**
+ * GetLayerMountPath: the scratch's volume while it is activated, or while its sandbox.vhdx
+ * is attached through virtdisk (`attached`, virtdisk.ts: hcsshim main's ExpandScratchSize
+ * asks vmcompute for the volume of a scratch it attached itself).
+ */
+export async function prepareMountPath(state: HostState, fs: WindowsFs, path: string, attached: (folderKey: string) => boolean): Promise<() => string> {
   const folder = await layerFolder(fs, path);
-  return () => (layerOf(state, folder) === undefined ? '' : `\\\\?\\Volume{${derivedGuid('layer-volume', folder.key)}}\\`);
+  return () => (layerOf(state, folder) === undefined && !attached(folder.key) ? '' : `\\\\?\\Volume{${scratchVolumeGuid(folder.key)}}\\`);
 }
 
 /** Where CreateSandboxLayer writes, and the template it derives from (if any). */

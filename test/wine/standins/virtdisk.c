@@ -70,7 +70,8 @@ static DWORD handle_call(const char *fn, HANDLE handle, int argc, const char *co
 EXPORT DWORD WINAPI AttachVirtualDisk(HANDLE handle, void *sd, DWORD flags, ULONG provider_flags, const void *params, void *overlapped) {
   (void)sd; (void)provider_flags; (void)overlapped;
   char n[2][24];
-  const char *a[2] = {wcow_u64(n[0], u32_at(params, 0)), wcow_u64(n[1], flags)};
+  /* Parameters are optional: hcsshim's ExpandScratchSize passes none (reported as version 0). */
+  const char *a[2] = {wcow_u64(n[0], params == NULL ? 0 : u32_at(params, 0)), wcow_u64(n[1], flags)};
   wcow_reply r;
   DWORD code = handle_call("AttachVirtualDisk", handle, 2, a, &r);
   wcow_reply_free(&r);

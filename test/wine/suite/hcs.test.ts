@@ -159,8 +159,8 @@ describe('NativeHost under wine equals the simulated host', () => {
     await win.formatWritableLayerVhd(disk);
     const mount = await win.getLayerVhdMountPath(disk);
     await win.detachVirtualDisk(disk);
-    assert.equal(win.closeVirtualDisk(disk), true);
-    assert.equal(win.closeVirtualDisk(disk), false);
+    assert.equal(win.closeHandle(disk), true);
+    assert.equal(win.closeHandle(disk), false);
     const calls = await control<{ api: string; args: string[] }[]>('storageCalls');
     const create = calls[0]!;
     // [handle, path, version, maximumSize, blockSize, sectorSize, physicalSectorSize, parentPath, openFlags, flags, access]
