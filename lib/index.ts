@@ -1,4 +1,4 @@
-// Public API of wcow-resources (see DESIGN.md). Each concern adds its exports here.
+// Public API of wcow-resources (see docs/behaviour.md#public-api). Each concern adds its exports here.
 export * from './errors';
 export type * from './hcs/schema';
 export type { Host, UtilityVm, UtilityVmOptions, HostCall, HostStat, LayerDescriptor, ExecResult } from './host/types';

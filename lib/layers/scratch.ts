@@ -1,4 +1,4 @@
-// The container's scratch folder and its sandbox.vhdx (layers §1.2 steps 3-4, §2).
+// The container's scratch folder and its sandbox.vhdx (docs/behaviour.md#allocation-order steps 3-4, docs/layers.md#scratch).
 // Runs for every isolation mode, even when Root.Path is preset.
 
 import { wrap } from '../errors';
@@ -12,7 +12,7 @@ export const SANDBOX_VHDX = 'sandbox.vhdx';
 /**
  * Whether `path` is known not to exist. hcsshim acts only on os.IsNotExist: any
  * other Stat failure (access denied, …) is ignored and the step is skipped
- * (layers §1.2 step 3), so a throwing stat counts as "exists".
+ * (docs/behaviour.md#allocation-order step 3), so a throwing stat counts as "exists".
  */
 async function missing(host: Host, path: string): Promise<boolean> {
   try {

@@ -1,4 +1,4 @@
-// SCSI attachments of a WCOW UVM — v0.11.4 internal/uvm/scsi.go (mounts §4). One controller
+// SCSI attachments of a WCOW UVM — v0.11.4 internal/uvm/scsi.go (docs/mounts.md#scsi-disks). One controller
 // × 64 LUNs, LUN 0 is the UVM's own scratch; an attachment is shared by everyone who adds the
 // same host path and is detached when the last of them releases it.
 
@@ -14,14 +14,14 @@ import { Hold, RefHandle } from './handle';
 import { hostPartLeft } from './modify';
 
 export interface ScsiAddOptions {
-  /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
+  /** Host path; for an extensible virtual disk the parsed mount path (docs/mounts.md#extensible-virtual-disk-paths). */
   hostPath: string;
   /** Guest mount path (`C:\mounts\m1`, a container root `C:\c\1`); '' attaches without a guest mount. */
   uvmPath: string;
   readOnly: boolean;
   type: AttachmentType;
   evdType?: string;
-  /** GrantVmAccess(uvm id, hostPath) first — hcsshim's VMAccessTypeIndividual; false for EVDs (mounts §4.3). */
+  /** GrantVmAccess(uvm id, hostPath) first — hcsshim's VMAccessTypeIndividual; false for EVDs (docs/mounts.md#granting-vm-access). */
   grantAccess: boolean;
 }
 
@@ -89,7 +89,7 @@ export class ScsiManager {
   async add(o: ScsiAddOptions): Promise<ScsiMount> {
     if (o.grantAccess) {
       // Before the lookup: on every add, also when the attachment is reused and when no
-      // slot is left (mounts §4.3). Never revoked on release, as in v0.11.4.
+      // slot is left (docs/mounts.md#granting-vm-access). Never revoked on release, as in v0.11.4.
       try {
         await this.#vm.host.grantVmAccess(this.#vm.id, o.hostPath);
       } catch (err) {
@@ -107,7 +107,7 @@ export class ScsiManager {
         continue;
       }
       // Reuse by exact host path only: the first caller's uvmPath, readOnly and type win
-      // (mounts §4.4). The count is taken before waiting so a release cannot slip in.
+      // (docs/mounts.md#reusing-an-attachment). The count is taken before waiting so a release cannot slip in.
       existing.refCount++;
       const mount = new ScsiMount(this, existing);
       const hold = new Hold();
@@ -277,7 +277,7 @@ export class ScsiMount extends RefHandle<ScsiAttachment> {
   get hostPath(): string {
     return this.entry.hostPath;
   }
-  /** The first caller's guest path when the attachment was reused (mounts §4.4). */
+  /** The first caller's guest path when the attachment was reused (docs/mounts.md#reusing-an-attachment). */
   get uvmPath(): string {
     return this.entry.uvmPath;
   }

@@ -1,9 +1,9 @@
-// The public names DESIGN.md promises (users' code relies on them) are exported from the package root.
+// The public names docs/behaviour.md#public-api promises (users' code relies on them) are exported from the package root.
 import * as assert from 'node:assert/strict';
 import * as api from '../../lib/index';
 
 describe('package root', () => {
-  it('exports the DESIGN.md API', () => {
+  it('exports the API of docs/behaviour.md#public-api', () => {
     for (const name of [
       'allocateWindowsResources',
       'planWindowsResources',

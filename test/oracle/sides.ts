@@ -39,7 +39,7 @@ export interface StepRun {
 export interface ContainerResult {
   allocated: boolean;
   allocateError: string | null;
-  /** Ours only, never compared: the failed allocation's error `op` (`preflight` for DESIGN 9). */
+  /** Ours only, never compared: the failed allocation's error `op` (`preflight` for docs/differences.md#difference-9). */
   allocateOp?: string;
   containerRootInUvm: string;
   specRootPath: string;
@@ -194,7 +194,7 @@ export async function runHcsshim(env: OracleEnv, s: Scenario, guestConnection: b
     containers[c.id] = {
       allocated: c.allocated,
       allocateError: c.allocateError,
-      // CreateContainer's `C:\c/%s`, as the layer code cleans it: the package returns it clean (DESIGN API).
+      // CreateContainer's `C:\c/%s`, as the layer code cleans it: the package returns it clean (docs/behaviour.md#public-api).
       containerRootInUvm: c.containerRootInUvm === '' ? '' : clean(c.containerRootInUvm),
       specRootPath: c.specRootPath,
       mappedDirectories: c.windowsAdditionalMounts ?? [],
