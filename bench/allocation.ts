@@ -19,7 +19,7 @@ const LAYERS = [
   'C:\\layers\\f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e',
 ];
 
-/** Ten mounts of every kind a hypervisor-isolated container can have (mounts.md §9.3 and more). */
+/** Ten mounts of every kind a hypervisor-isolated container can have (docs/mounts.md#combined-scenario-m1-m8 and more). */
 const MIXED_MOUNTS: OciMount[] = [
   { destination: 'C:\\rw', source: 'C:\\data\\rw' },
   { destination: 'C:\\ro', source: 'C:\\data\\ro', options: ['ro'] },

@@ -1,4 +1,4 @@
-// What the crash journal (DESIGN difference 8) adds to one allocation: the same
+// What the crash journal (docs/differences.md#difference-8) adds to one allocation: the same
 // hypervisor-isolated allocate + release with and without `journal`, zero host latency, so
 // the difference is the journal's own cost — its writes and the fsync before each
 // acquisition — next to the number of HCS calls it protects (each 1–120 ms on a real host).

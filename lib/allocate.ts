@@ -1,11 +1,11 @@
-// hcsshim v0.11.4 allocateWindowsResources, end to end (reference
-// layers-scratch-ccg-devices.md §1, mounts.md §1-§8), with the caller's part that
+// hcsshim v0.11.4 allocateWindowsResources, end to end (see
+// docs/behaviour.md#allocation-order, docs/mounts.md), with the caller's part that
 // decides what it needs (CreateContainer: schema version, container root in the UVM,
 // rollback on failure) and the document builder's part that reads its results
 // (createMountsConfig, Storage, AssignedDevices).
 //
-// Order (layers §1.2): validate → scratch → layers → mounts → CCG → devices →
-// drivers → container document. Differences from hcsshim are the DESIGN ones:
+// Order (docs/behaviour.md#allocation-order): validate → scratch → layers → mounts → CCG → devices →
+// drivers → container document. Differences from hcsshim are those of docs/differences.md:
 // everything is validated before the first side effect (1), release and rollback
 // run to the end (2).
 
@@ -81,7 +81,7 @@ export interface AllocateOptions {
   /** A pino-compatible logger: every step and host call is logged (debug; failures warn). */
   logger?: Logger;
   /**
-   * A directory for the crash journal (DESIGN difference 8): each acquisition is recorded
+   * A directory for the crash journal (docs/differences.md#difference-8): each acquisition is recorded
    * there, flushed, before it is attempted, so that `recover({ dir, host })` can release
    * what this process held if it dies. The container's journal is deleted when its
    * resources are all released.
@@ -106,7 +106,7 @@ export interface Allocation {
   containerDocument(): ContainerDocument;
 }
 
-/** hcsshim osversion builds (Appendix A). */
+/** hcsshim osversion builds (docs/behaviour.md#constants). */
 const BUILD_RS5 = 17763;
 const BUILD_LTSC2022 = 20348;
 
@@ -129,7 +129,7 @@ function isV21(v: SchemaVersionRequest): boolean {
   return v.major === 2 && v.minor === 1;
 }
 
-/** `C:\c/<hex>` as CreateContainer formats it, cleaned as the layer code does (layers §3.3.2). */
+/** `C:\c/<hex>` as CreateContainer formats it, cleaned as the layer code does (docs/layers.md#scratch-on-scsi). */
 function containerRootInUvm(state: UvmState): string {
   return clean(WCOW_ROOT_IN_UVM_FMT.replace('%s', state.containerCounter().toString(16)));
 }
@@ -213,16 +213,16 @@ function prepare(o: PlanOptions, at: Rehearsing): Context {
   return { id, host: o.host, callerHost: at.live, journalDir: at.journalDir, state, validated, schemaVersion, isSandbox: validated.isSandbox, layers, scratchSize, inStep: at.inStep };
 }
 
-/** The checks that need the host but change nothing: done before the first side effect (DESIGN difference 1). */
+/** The checks that need the host but change nothing: done before the first side effect (docs/differences.md#difference-1). */
 async function preflight(c: Context): Promise<MountsConfig | undefined> {
   await hostPreflight({ host: c.callerHost, id: c.id, validated: c.validated, ...(c.journalDir !== undefined && { journalDir: c.journalDir }) });
   if (c.state !== undefined) {
-    // addSpecGuestDrivers stats every directory before sharing any (layers §6.1).
+    // addSpecGuestDrivers stats every directory before sharing any (docs/layers.md#the-driver-annotation).
     await checkDriverDirectories(c.state, c.validated.driverDirectories);
     return undefined;
   }
   // Process isolation: createMountsConfig resolves every mount source on the host, in
-  // hcsshim after all allocations (a failure there rolls them back, mounts §8 step 3,
+  // hcsshim after all allocations (a failure there rolls them back, docs/mounts.md#mounts-in-the-container-document step 3,
   // V5/V8). Nothing is hot-added for these mounts, so the answer is the same now.
   return createMountsConfig(c.host, undefined, c.validated.mounts, []);
 }
@@ -283,13 +283,13 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
         await stage(['scratch.create', 'scratch.expand'], () => ensureScratch(host, validated.scratchFolder, validated.parentLayers, c.scratchSize));
       }
 
-      // Default Root (layers §1.2 step 5); a preset Root.Path means the client mounted the layers.
+      // Default Root (docs/behaviour.md#allocation-order step 5); a preset Root.Path means the client mounted the layers.
       spec.root = { ...spec.root, path: validated.rootPath };
       if (validated.mountLayers) {
         const mounted = await stage(['layers.mount'], () => mountLayers(host, state, c.layers, rootInUvm, c.id));
         spec.root.path = mounted.rootPath;
         // Pod sandbox in a UVM: its layers belong to the UVM, not to the container
-        // (layers §1.2 step 6): never in `resources`, so release does not remove them;
+        // (docs/behaviour.md#allocation-order step 6): never in `resources`, so release does not remove them;
         // they go with the UVM (lib/layers/README.md). A failed allocation does (below).
         if (!(c.isSandbox && state !== undefined)) resources.setLayers(mounted.closer);
         else {
@@ -306,7 +306,7 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
       }
 
       // Only a JSON string counts, and only schema 2.1 sets up an instance; a v1
-      // document carries the spec itself (layers §1.2 step 8, §4.5).
+      // document carries the spec itself (docs/behaviour.md#allocation-order step 8, docs/layers.md#schema-10).
       let credentialGuard: ContainerCredentialGuardState | undefined;
       const credentialSpec = validated.credentialSpec;
       if (credentialSpec !== undefined && isV21(c.schemaVersion)) {
@@ -315,7 +315,7 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
         );
       }
 
-      // Process isolation: devices go to the document unchanged (layers §5.3).
+      // Process isolation: devices go to the document unchanged (docs/layers.md#devices-in-the-container-document).
       let devices: readonly OciWindowsDevice[] = validated.devices;
       if (state !== undefined) {
         if (validated.devices.length > 0) {
@@ -328,7 +328,7 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
         resources.add(...drivers);
       }
 
-      // What hcsdoc_wcow reads back after allocation (layers §7.2, mounts §8).
+      // What hcsdoc_wcow reads back after allocation (docs/behaviour.md#the-container-document, docs/mounts.md#mounts-in-the-container-document).
       const document = await stage(['document', 'mounts.resolve'], async () => ({
         layers: await storageLayers(host, state, c.layers, c.id, validated.mountLayers ? undefined : validated.rootPath),
         mounts: argonMounts ?? (await createMountsConfig(host, state, validated.mounts, disks)),
@@ -377,7 +377,7 @@ async function rollback(err: unknown, resources: Resources): Promise<WcowError> 
  * The v2 Container fields (schema2.Container order: Storage, MappedDirectories,
  * MappedPipes, ContainerCredentialGuard, AssignedDevices), empty ones left out.
  * Argon's Storage.Path is the volume path with its trailing `\` (hcsdoc_wcow.go adds
- * it when missing, layers §7.2).
+ * it when missing, docs/behaviour.md#the-container-document).
  */
 function buildContainerDocument(
   processIsolated: boolean,

@@ -137,7 +137,7 @@ class InternalError extends coded('ERR_INTERNAL') {}
 
 /**
  * Release ran to the end and some steps failed: `errors` holds every failure,
- * in the order they happened (DESIGN difference 2).
+ * in the order they happened (docs/differences.md#difference-2).
  */
 export class ReleaseError extends WcowError {
   readonly errors: readonly Error[];

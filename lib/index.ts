@@ -1,8 +1,8 @@
-// Public API of wcow-resources: DESIGN.md's API, the VHDX engine, the trace API, the error
+// Public API of wcow-resources: the API of docs/behaviour.md#public-api, the VHDX engine, the trace API, the error
 // classes and the types a caller needs to call them (or to implement Host). Everything else
 // is internal; test/api/exports.test.ts pins this list.
 
-// The allocation (DESIGN.md "Public API").
+// The allocation (docs/behaviour.md#public-api).
 export { allocateWindowsResources, planWindowsResources } from './allocate';
 export type { AllocateOptions, Allocation, Plan, PlanOptions, PlannedCall, SchemaVersionRequest } from './allocate';
 export type { RootfsMount } from './layers';

@@ -19,7 +19,7 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 // The codes that mean "what you gave me is wrong" rather than "what I tried failed":
-// validation runs before the first side effect (DESIGN difference 1), so these
+// validation runs before the first side effect (docs/differences.md#difference-1), so these
 // leave the host untouched and retrying without changing the input is pointless.
 const INPUT_CODES: ReadonlySet<WcowErrorCode> = new Set<WcowErrorCode>([
   'ERR_INVALID_SPEC',

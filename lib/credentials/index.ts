@@ -1,6 +1,6 @@
 // Container Credential Guard (gMSA): hcsshim credentials.CreateCredentialGuard and
-// the hvsocket service entry allocateWindowsResources adds for it (layers §4,
-// §1.2 step 8). The credential spec is a secret: it goes to HCS in the AddInstance
+// the hvsocket service entry allocateWindowsResources adds for it (docs/layers.md#credential-guard,
+// docs/behaviour.md#allocation-order step 8). The credential spec is a secret: it goes to HCS in the AddInstance
 // request and nowhere else — not into errors, logs or resource records; redact.ts is the
 // rule every outward boundary applies.
 
@@ -12,7 +12,7 @@ import { rollbackAfter } from '../resources/release';
 import { closer, type Resources } from '../resources';
 import type { UvmState } from '../uvm';
 
-/** RemoveInstance, worded as CCGResource.Release (layers §4.4). */
+/** RemoveInstance, worded as CCGResource.Release (docs/layers.md#removing-an-instance). */
 async function removeInstance(host: Host, id: string): Promise<void> {
   try {
     await host.modifyServiceSettings(ccgRemoveInstance(id));
@@ -21,7 +21,7 @@ async function removeInstance(host: Host, id: string): Promise<void> {
   }
 }
 
-/** HcsGetServiceProperties and the pick of our instance (credentials.go:90-113; layers §4.2). */
+/** HcsGetServiceProperties and the pick of our instance (credentials.go:90-113; docs/layers.md#querying-the-instance). */
 async function findInstance(host: Host, id: string): Promise<ContainerCredentialGuardInstance> {
   const details = { op: 'ccg.query', resource: id };
   let properties: unknown[] | undefined;
@@ -43,16 +43,16 @@ async function findInstance(host: Host, id: string): Promise<ContainerCredential
 }
 
 /**
- * allocateWindowsResources step 8 (layers §1.2): AddInstance (`LRPC` without a UVM,
+ * allocateWindowsResources step 8 (docs/behaviour.md#allocation-order): AddInstance (`LRPC` without a UVM,
  * `HvSocket` with one), find the instance, register its closer in `resources`, and
  * for a UVM hot-add the instance's hvsocket service entry. Returns the state for
  * `Container.ContainerCredentialGuard`; none when HCS reported none (hcsshim's nil
  * pointer, omitted from the document).
  *
- * DESIGN difference 5: hcsshim returns no resource when the follow-up query fails, so
- * the instance it just added lives until vmcompute restarts (layers §4.2 "Leak").
+ * docs/differences.md#difference-5: hcsshim returns no resource when the follow-up query fails, so
+ * the instance it just added lives until vmcompute restarts (docs/layers.md#querying-the-instance).
  * Here it is removed again before the query's error is thrown. And the hvsocket
- * entry, which hcsshim never removes (layers §4.3), is removed with the instance.
+ * entry, which hcsshim never removes (docs/layers.md#hvsocket-service-entry), is removed with the instance.
  */
 export async function setupCredentialGuard(
   host: Host,
@@ -74,7 +74,7 @@ export async function setupCredentialGuard(
     if (uvm !== undefined) {
       serviceId = instance.HvSocketConfig?.ServiceId;
       // hcsshim dereferences HvSocketConfig unchecked and panics when HCS leaves it
-      // out (layers Q6); an error is the port's answer.
+      // out (docs/layers.md#q6-no-hvsocketconfig); an error is the port's answer.
       if (!serviceId) throw new HcsError('unexpected value returned from hcs', { op: 'ccg.query', resource: id });
     }
   } catch (err) {

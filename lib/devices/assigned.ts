@@ -1,5 +1,5 @@
 // Devices assigned to a hypervisor-isolated container: hcsshim
-// handleAssignedDevicesWindows and devices.AddDevice (layers §5.2). Each device
+// handleAssignedDevicesWindows and devices.AddDevice (docs/layers.md#devices-in-a-utility-vm). Each device
 // instance is assigned to the UVM over virtual PCI; device-util.exe, shared into the
 // UVM, then reports the location paths of the device's children, which replace the
 // spec's devices (the container sees them by location path).
@@ -53,7 +53,7 @@ export interface AssignedDevices {
  * with hcsshim's getDeviceInfoFromPath — trap included: an instance id whose last
  * segment is all digits (`ROOT\SYSTEM\0001`) is assigned as `ROOT\SYSTEM`, VF 1.
  *
- * DESIGN difference 4: hcsshim returns `(nil, nil, err)` when an assignment fails, so
+ * docs/differences.md#difference-4: hcsshim returns `(nil, nil, err)` when an assignment fails, so
  * the device-util share and the devices assigned before stay in the UVM, owned by
  * nobody (devices.go:149-152). Here they are released before the error is thrown.
  */
@@ -65,7 +65,7 @@ export async function assignDevices(host: Host, uvm: UvmState, devices: readonly
     () => [...closers],
     async () => {
       // hcsshim looks for the tool next to the shim binary (devices.go:26,67-69). A file:
-      // shared as its directory restricted to that one file (layers §5.2 step 2).
+      // shared as its directory restricted to that one file (docs/layers.md#devices-in-a-utility-vm step 2).
       const toolHostPath = join(host.toolsDirectory, DEVICE_UTIL_NAME);
       try {
         closers.push(await uvm.addVsmb(toolHostPath, uvm.defaultVsmbOptions(true)));

@@ -1,10 +1,10 @@
-// Guest drivers: hcsshim addSpecGuestDrivers / devices.InstallDrivers (layers §6).
+// Guest drivers: hcsshim addSpecGuestDrivers / devices.InstallDrivers (docs/layers.md#guest-drivers).
 // Each directory named by io.microsoft.virtualmachine.kerneldrivers is shared into
 // the UVM read-only and installed there with pnputil.
 //
 // hcsshim runs this twice for one container: once in CreateContainer before the
 // network is set up (network drivers) and again at the end of
-// allocateWindowsResources "to make sure the devices are ready" (§6.3). The first call
+// allocateWindowsResources "to make sure the devices are ready" (docs/layers.md#drivers-are-installed-twice). The first call
 // is CreateContainer's business; this package does allocateWindowsResources' call
 // only, so each directory is shared once (one closer) and pnputil runs once.
 

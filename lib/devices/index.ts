@@ -1,3 +1,3 @@
-// Assigned devices and guest drivers (layers §5, §6).
+// Assigned devices and guest drivers (docs/layers.md#assigned-devices, docs/layers.md#guest-drivers).
 export { assignDevices, type AssignedDevices } from './assigned';
 export { checkDriverDirectories, installGuestDrivers } from './drivers';

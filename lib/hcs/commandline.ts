@@ -1,8 +1,8 @@
 // The CommandLine of guest processes, built as hcsshim builds it: each argument
 // through golang.org/x/sys/windows EscapeArg, joined by spaces (internal/cmd/cmd.go:100-106;
-// mounts.md §3.2 step 3). EscapeArg quotes for CommandLineToArgvW only: cmd.exe
+// docs/mounts.md#sandbox-mounts step 3). EscapeArg quotes for CommandLineToArgvW only: cmd.exe
 // metacharacters pass through unescaped, which is why `cmd /c mkdir P & dir P`
-// works and why sandbox paths are screened in lib/mounts/classify.ts (DESIGN differences 6, 10).
+// works and why sandbox paths are screened in lib/mounts/classify.ts (docs/differences.md#difference-6, docs/differences.md#difference-10).
 
 /**
  * windows.EscapeArg: `""` for an empty argument; an argument with a space or tab is

@@ -2,7 +2,7 @@
 // object Go's encoding/json would print for hcsshim's struct: keys in struct
 // declaration order, omitempty fields dropped when false/0/""/nil/empty slice.
 // Struct-typed values (a pointer to options, a nested struct) are kept even when
-// all their fields are empty, so they print `{}` (mounts.md §5.1; layers §2.3).
+// all their fields are empty, so they print `{}` (docs/mounts.md#share-options; docs/layers.md#layerdata).
 // Tests compare these with JSON.stringify, so key order is part of the contract.
 
 import { InvalidSpecError } from '../errors';
@@ -62,7 +62,7 @@ function struct<T>(entries: readonly Entry<T>[]): T {
 }
 
 // ---------------------------------------------------------------------------
-// Modify split (uvm.modify, mounts.md §4.5; layers §3.4)
+// Modify split (uvm.modify, docs/mounts.md#adding-an-attachment; docs/behaviour.md#delivering-a-modify)
 
 /** The host part of a modify: the same document without GuestRequest. */
 export function withoutGuestRequest<S>(req: ModifySettingRequest<S>): ModifySettingRequest<S> {
@@ -76,14 +76,14 @@ export function withoutGuestRequest<S>(req: ModifySettingRequest<S>): ModifySett
 /**
  * The rollback of a host Add whose guest part failed: hcsshim re-sends the host
  * document with RequestType "Remove" and **keeps Settings** (modify.go:27-35;
- * mounts.md §4.5). Reproduced as is: HCS accepts it.
+ * docs/mounts.md#adding-an-attachment). Reproduced as is: HCS accepts it.
  */
 export function asRemove<S>(req: ModifySettingRequest<S>): ModifySettingRequest<S> {
   return withoutGuestRequest({ ...req, RequestType: 'Remove' });
 }
 
 // ---------------------------------------------------------------------------
-// VSMB (mounts.md §5)
+// VSMB (docs/mounts.md#vsmb-shares)
 
 /** schema2.VirtualSmbShareOptions declaration order. */
 const VSMB_OPTION_ORDER: readonly (keyof VirtualSmbShareOptions)[] = [
@@ -130,12 +130,12 @@ export interface VsmbShareSpec {
   name: string;
   /** The cleaned host directory. */
   path: string;
-  /** Full host paths of the files of a single-file share, cumulative (mounts.md §5.2 step 9). */
+  /** Full host paths of the files of a single-file share, cumulative (docs/mounts.md#adding-a-share step 9). */
   allowedFiles?: readonly string[];
   options: VirtualSmbShareOptions;
 }
 
-/** Add a share, or `Update` an existing file share with its grown AllowedFiles (mounts.md §5.2 step 10). */
+/** Add a share, or `Update` an existing file share with its grown AllowedFiles (docs/mounts.md#adding-a-share step 10). */
 export function vsmbShareAdd(share: VsmbShareSpec, requestType: 'Add' | 'Update'): ModifySettingRequest<VirtualSmbShare> {
   return struct<ModifySettingRequest<VirtualSmbShare>>([
     ['ResourcePath', VSMB_SHARES_PATH],
@@ -153,7 +153,7 @@ export function vsmbShareAdd(share: VsmbShareSpec, requestType: 'Add' | 'Update'
   ]);
 }
 
-/** Remove a share by name (mounts.md §5.4). */
+/** Remove a share by name (docs/mounts.md#removing-a-share). */
 export function vsmbShareRemove(name: string): ModifySettingRequest<VirtualSmbShare> {
   return struct<ModifySettingRequest<VirtualSmbShare>>([
     ['ResourcePath', VSMB_SHARES_PATH],
@@ -163,7 +163,7 @@ export function vsmbShareRemove(name: string): ModifySettingRequest<VirtualSmbSh
 }
 
 // ---------------------------------------------------------------------------
-// SCSI (mounts.md §4.5, §4.7; layers §3.3.2)
+// SCSI (docs/mounts.md#adding-an-attachment, docs/mounts.md#removing-an-attachment; docs/layers.md#scratch-on-scsi)
 
 export interface ScsiAttachmentSpec {
   type: AttachmentType;
@@ -175,7 +175,7 @@ export interface ScsiAttachmentSpec {
 
 /**
  * Hot-add a disk at controller:lun. With `guest`, the combined document hcsshim
- * sends when it has no GCS connection of its own (mounts.md §4.5 "Combined form");
+ * sends when it has no GCS connection of its own (docs/behaviour.md#without-a-guest-connection);
  * split it with withoutGuestRequest.
  */
 export function scsiAttachmentAdd(
@@ -200,7 +200,7 @@ export function scsiAttachmentAdd(
   ]);
 }
 
-/** Detach controller:lun; no Settings (mounts.md §4.7 step 4). */
+/** Detach controller:lun; no Settings (docs/mounts.md#removing-an-attachment step 4). */
 export function scsiAttachmentRemove(
   controller: number,
   lun: number,
@@ -236,7 +236,7 @@ export function mappedVirtualDiskGuest(
 }
 
 // ---------------------------------------------------------------------------
-// Layers (layers §2.3, §3.3.3, §3.3.4)
+// Layers (docs/layers.md#layerdata, docs/layers.md#combinedlayers, docs/layers.md#releasing-the-layers-of-a-uvm)
 
 export interface LayerSpec {
   /** NameToGuid of the folder name: lower-case, no braces. */
@@ -291,7 +291,7 @@ export function layerData(list: readonly LayerSpec[], schemaVersion: SchemaVersi
 }
 
 // ---------------------------------------------------------------------------
-// Named pipes (mounts.md §6): no Settings, the pipe is in the resource path.
+// Named pipes (docs/mounts.md#named-pipes): no Settings, the pipe is in the resource path.
 
 export function mappedPipeAdd(hostPipe: string): ModifySettingRequest<never> {
   return struct<ModifySettingRequest<never>>([
@@ -308,7 +308,7 @@ export function mappedPipeRemove(hostPipe: string): ModifySettingRequest<never> 
 }
 
 // ---------------------------------------------------------------------------
-// Assigned devices (layers §5.2, §5.3)
+// Assigned devices (docs/layers.md#devices-in-a-utility-vm, docs/layers.md#devices-in-the-container-document)
 
 export interface VirtualPciFunctionSpec {
   deviceInstancePath: string;
@@ -346,7 +346,7 @@ export function virtualPciRemove(vmBusGuid: string): ModifySettingRequest<never>
 
 /**
  * `assigned device` entry of the container document (parseAssignedDevices,
- * hcsdoc_wcow.go:483-507; layers §5.3). Class GUIDs carry no `Type` field.
+ * hcsdoc_wcow.go:483-507; docs/layers.md#devices-in-the-container-document). Class GUIDs carry no `Type` field.
  */
 export function assignedDevice(idType: string, id: string): Device {
   switch (idType) {
@@ -367,7 +367,7 @@ export function assignedDevice(idType: string, id: string): Device {
 }
 
 // ---------------------------------------------------------------------------
-// HvSocket service table (layers §4.3)
+// HvSocket service table (docs/layers.md#hvsocket-service-entry)
 
 /**
  * Update (create if absent) a service entry. hcsshim re-marshals the config
@@ -389,7 +389,7 @@ export function hvSocketServiceUpdate(serviceId: string, config: HvSocketService
   ]);
 }
 
-/** Never sent by hcsshim (the entry leaks); we send it with the CCG removal (DESIGN difference 5). */
+/** Never sent by hcsshim (the entry leaks); we send it with the CCG removal (docs/differences.md#difference-5). */
 export function hvSocketServiceRemove(serviceId: string): ModifySettingRequest<never> {
   return struct<ModifySettingRequest<never>>([
     ['ResourcePath', hvSocketServicePath(serviceId)],
@@ -398,7 +398,7 @@ export function hvSocketServiceRemove(serviceId: string): ModifySettingRequest<n
 }
 
 // ---------------------------------------------------------------------------
-// Container Credential Guard service requests (layers §4.1, §4.2, §4.4)
+// Container Credential Guard service requests (docs/layers.md#adding-an-instance, docs/layers.md#querying-the-instance, docs/layers.md#removing-an-instance)
 
 function ccgRequest(settings: ContainerCredentialGuardOperationRequest): ServiceModificationRequest {
   return struct<ServiceModificationRequest>([
@@ -407,7 +407,7 @@ function ccgRequest(settings: ContainerCredentialGuardOperationRequest): Service
   ]);
 }
 
-/** An empty credential spec string is omitted by omitempty (layers Q5). */
+/** An empty credential spec string is omitted by omitempty (docs/layers.md#q5-empty-credential-spec). */
 export function ccgAddInstance(id: string, credentialSpec: string, transport: 'LRPC' | 'HvSocket'): ServiceModificationRequest {
   return ccgRequest(
     struct<ContainerCredentialGuardOperationRequest>([
@@ -437,7 +437,7 @@ export function ccgRemoveInstance(id: string): ServiceModificationRequest {
  * The instance state as the container document carries it: hcsshim unmarshals HCS's
  * answer into schema2.ContainerCredentialGuardState and marshals that struct again, so
  * the key order is the struct's, fields it does not declare are lost and empty strings
- * are omitted, whatever HCS sent (layers §4.2 Output, §7.2).
+ * are omitted, whatever HCS sent (docs/layers.md#querying-the-instance, docs/behaviour.md#the-container-document).
  */
 export function ccgState(state: ContainerCredentialGuardState): ContainerCredentialGuardState {
   return struct<ContainerCredentialGuardState>([
@@ -453,7 +453,7 @@ export function ccgPropertyQuery(): ServicePropertyQuery {
 }
 
 // ---------------------------------------------------------------------------
-// Guest processes (mounts.md §3.2 step 3; layers §5.2, §6.2)
+// Guest processes (docs/mounts.md#sandbox-mounts step 3; docs/layers.md#devices-in-a-utility-vm, docs/layers.md#installing-a-driver-directory)
 
 export interface ProcessParametersSpec {
   commandLine: string;
@@ -475,7 +475,7 @@ export function processParameters(p: ProcessParametersSpec): ProcessParameters {
 }
 
 // ---------------------------------------------------------------------------
-// Container document parts (hcsdoc_wcow.go; mounts.md §8, layers §7.2)
+// Container document parts (hcsdoc_wcow.go; docs/mounts.md#mounts-in-the-container-document, docs/behaviour.md#the-container-document)
 
 export function mappedDirectory(d: { hostPath: string; containerPath: string; readOnly: boolean }): MappedDirectory {
   return struct<MappedDirectory>([

@@ -1,5 +1,5 @@
 // HCS resource paths of the UVM devices this package modifies
-// (hcsshim internal/hcs/resourcepaths/virtualmachine.go; Appendix A).
+// (hcsshim internal/hcs/resourcepaths/virtualmachine.go; docs/behaviour.md#constants).
 
 import { InvalidArgumentError } from '../errors';
 import { SCSI_CONTROLLER_GUIDS, WCOW_SCSI_LUNS } from './constants';
@@ -15,17 +15,17 @@ export function scsiAttachmentPath(controller: number, lun: number): string {
   return `VirtualMachine/Devices/Scsi/${guid}/Attachments/${lun}`;
 }
 
-/** MappedPipeResourceFormat with the full host pipe path, e.g. `…/MappedPipes/\\.\pipe\foo` (mounts.md §6). */
+/** MappedPipeResourceFormat with the full host pipe path, e.g. `…/MappedPipes/\\.\pipe\foo` (docs/mounts.md#named-pipes). */
 export function mappedPipePath(hostPipe: string): string {
   return `VirtualMachine/Devices/MappedPipes/${hostPipe}`;
 }
 
-/** VirtualPciResourceFormat with the VMBus GUID of the assignment (layers §5.2). */
+/** VirtualPciResourceFormat with the VMBus GUID of the assignment (docs/layers.md#devices-in-a-utility-vm). */
 export function virtualPciPath(vmBusGuid: string): string {
   return `VirtualMachine/Devices/VirtualPci/${vmBusGuid}`;
 }
 
-/** HvSocketConfigResourceFormat with a service id (layers §4.3). */
+/** HvSocketConfigResourceFormat with a service id (docs/layers.md#hvsocket-service-entry). */
 export function hvSocketServicePath(serviceId: string): string {
   return `VirtualMachine/Devices/HvSocket/HvSocketConfig/ServiceTable/${serviceId}`;
 }

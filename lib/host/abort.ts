@@ -8,7 +8,7 @@
 //
 // Only calls that take or change something are refused: removals and reads always run,
 // because the rollback that follows an abort runs in the same context and must run to the
-// end (DESIGN difference 2) — and release paths read too (RemoveVSMB re-stats its source,
+// end (docs/differences.md#difference-2) — and release paths read too (RemoveVSMB re-stats its source,
 // vsmb.go:236-276). A read costs no resource, and the next acquisition after it is refused.
 
 import { AsyncLocalStorage } from 'node:async_hooks';

@@ -1,5 +1,5 @@
 // The host a runtime gets by default: the real Host Compute Service on Windows,
-// the simulated one everywhere else (DESIGN "Layers of the package": the Host seam
+// the simulated one everywhere else (docs/behaviour.md#the-host-seam: the Host seam
 // is what makes the allocation code testable without Windows).
 
 import * as fs from 'node:fs';

@@ -1,8 +1,8 @@
 // Go `path/filepath` semantics for Windows paths, as hcsshim computes them on the
 // host (Go 1.21+). Pure string functions, independent of the OS we run on: every
 // path this package sends to HCS or the guest is a Windows path, and hcsshim
-// derives them with filepath.Join/Clean/Dir/Base/Split (e.g. mounts.md §3.2
-// sandbox paths, §5.3 VSMB guest paths, layers §5.2 device ids).
+// derives them with filepath.Join/Clean/Dir/Base/Split (e.g. docs/mounts.md#sandbox-mounts
+// sandbox paths, docs/mounts.md#guest-path-of-a-share VSMB guest paths, docs/layers.md#devices-in-a-utility-vm device ids).
 //
 // Both `\` and `/` are separators; Clean/Join/Dir emit `\`. Volume prefixes follow
 // Go's volumeNameLen: `C:`, UNC `\\host\share`, and device paths `\\?\X` / `\\.\X`

@@ -1,5 +1,5 @@
 // Process-isolated (Argon) layer mount on the host: hcsshim mountWCOWHostLayers
-// (layers §3.2). The scratch folder is activated and prepared with its parents by
+// (docs/layers.md#layers-on-the-host). The scratch folder is activated and prepared with its parents by
 // vmcompute; the container root is the volume GUID path of the prepared layer.
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import { leftoversOf, rollbackOnFailure } from '../resources/release';
 /**
  * hcsshim serializes PrepareLayer process-wide, "a temporary workaround for a
  * Windows bug" that reduces timeouts under parallel load
- * (wclayer/preparelayer.go:15,39-40; layers §3.2 step 3). Descriptors are built
+ * (wclayer/preparelayer.go:15,39-40; docs/layers.md#layers-on-the-host step 3). Descriptors are built
  * outside the lock, like hcsshim.
  */
 let prepareQueue: Promise<void> = Promise.resolve();
@@ -31,7 +31,7 @@ async function prepareSerialized(host: Host, scratch: string, parents: readonly 
 
 /**
  * One attempt: Activate, Prepare; a failed Prepare deactivates again. hcsshim ignores that
- * DeactivateLayer's error (layers §3.2 step 3); here it is reported with the Prepare failure
+ * DeactivateLayer's error (docs/layers.md#layers-on-the-host step 3); here it is reported with the Prepare failure
  * and the activation it left is handed on (release.ts leftoversOf), never forgotten.
  */
 async function activateAndPrepare(host: Host, scratch: string, parents: readonly string[]): Promise<void> {
@@ -52,12 +52,12 @@ export interface HostLayersMount {
  */
 export async function mountHostLayers(host: Host, scratch: string, parents: readonly string[]): Promise<HostLayersMount> {
   // `need at least two layers - base and scratch` is raised by lib/spec before
-  // anything is created (layers Q2, DESIGN difference 1).
+  // anything is created (docs/layers.md#q2-one-layer-folder, docs/differences.md#difference-1).
   const details = { op: 'layers.mount', resource: scratch };
 
   // RS5 loopback-VHD races surface as ERROR_NOT_READY / ERROR_DEVICE_NOT_CONNECTED;
   // hcsshim retries those 5 times, 100 ms apart, and returns anything else at once
-  // (layers.go:209-245; layers §3.2 step 3).
+  // (layers.go:209-245; docs/layers.md#layers-on-the-host step 3).
   let lastError: unknown;
   for (let attempt = 0; attempt < LAYER_RETRY_ATTEMPTS; attempt++) {
     try {
@@ -73,7 +73,7 @@ export async function mountHostLayers(host: Host, scratch: string, parents: read
   }
   if (lastError !== undefined) throw wrap(lastError, 'layer retry loop failed', details);
 
-  // hcsshim's wcowHostLayersCloser stops at the first error (layers §3.2 closer);
+  // hcsshim's wcowHostLayersCloser stops at the first error (docs/layers.md#layers-on-the-host closer);
   // so do we: deactivating a still-prepared layer would fail anyway. Unlike
   // hcsshim, a release retried after a failed DeactivateLayer must not unprepare
   // again (vmcompute refuses an unprepared layer): remember what is done.

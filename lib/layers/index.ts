@@ -25,8 +25,8 @@ export interface LayerMount {
 }
 
 /**
- * hcsshim MountWCOWLayers (layers §3.1) as allocateWindowsResources calls it
- * (§1.2 step 6): on the host without a UVM, else into the UVM at `guestRoot`;
+ * hcsshim MountWCOWLayers (docs/layers.md#mounting-layers) as allocateWindowsResources calls it
+ * (docs/behaviour.md#allocation-order step 6): on the host without a UVM, else into the UVM at `guestRoot`;
  * forked CIM layers (process isolation only, refused with a UVM by lib/allocate) at the
  * CIM volume of `containerId`. Failures read `failed to mount container storage: <cause>`.
  */
@@ -48,7 +48,7 @@ export async function mountLayers(
 }
 
 /**
- * Storage.Layers of the container document (hcsdoc_wcow.go; layers §7.2), computed
+ * Storage.Layers of the container document (hcsdoc_wcow.go; docs/behaviour.md#the-container-document), computed
  * when the document is, after allocation: Argon names the host folders, Xenon the
  * layer shares' guest paths — which must still exist.
  */

@@ -15,7 +15,7 @@ export const SANDBOX_VHDX = 'sandbox.vhdx';
 /**
  * Whether `path` is known not to exist. hcsshim acts only on os.IsNotExist: any
  * other Stat failure (access denied, …) is ignored and the step is skipped
- * (layers §1.2 step 3), so a throwing stat counts as "exists".
+ * (docs/behaviour.md#allocation-order step 3), so a throwing stat counts as "exists".
  */
 async function missing(host: Host, path: string): Promise<boolean> {
   try {

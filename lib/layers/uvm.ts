@@ -1,5 +1,5 @@
 // Hypervisor-isolated (v2 Xenon) layer mount: hcsshim mountWCOWIsolatedLayers
-// (layers §3.3). Each read-only layer becomes a read-only VSMB share, the scratch
+// (docs/layers.md#layers-in-a-utility-vm). Each read-only layer becomes a read-only VSMB share, the scratch
 // VHD is hot-added on SCSI at the container root, and the guest unions them there
 // with a CombinedLayers request.
 
@@ -21,7 +21,7 @@ export interface UvmLayersMount {
 /**
  * hcsshim GetHCSLayers (layers.go:424-437): per read-only layer, its share's guest
  * path and its NameToGuid id. Also what the container document's Storage.Layers
- * holds for a hypervisor-isolated container (layers §7.2).
+ * holds for a hypervisor-isolated container (docs/behaviour.md#the-container-document).
  */
 export async function uvmLayerSpecs(host: Host, uvm: UvmState, parents: readonly string[]): Promise<LayerSpec[]> {
   const out: LayerSpec[] = [];
@@ -53,7 +53,7 @@ export async function mountUvmLayers(
 
   return rollbackOnFailure(acquired, async () => {
     for (const path of parents) {
-      // Image layers: read-only shares with TakeBackupPrivilege (layers §3.3.1).
+      // Image layers: read-only shares with TakeBackupPrivilege (docs/layers.md#one-share-per-read-only-layer).
       const options = { ...uvm.defaultVsmbOptions(true), TakeBackupPrivilege: true };
       try {
         shares.push(await uvm.addVsmb(path, options));
@@ -62,7 +62,7 @@ export async function mountUvmLayers(
       }
     }
 
-    // HCS receives the final (volume GUID) path of the scratch VHD (layers §3.3.2).
+    // HCS receives the final (volume GUID) path of the scratch VHD (docs/layers.md#scratch-on-scsi).
     let hostPath: string;
     try {
       hostPath = await host.resolvePath(join(scratch, SANDBOX_VHDX));
@@ -85,7 +85,7 @@ export async function mountUvmLayers(
     // Its own closer so that a retried release (after a partial failure) does not
     // remove the union twice; the SCSI and VSMB closers are idempotent already.
     const combined = closer('combined-layers', { kind: 'combined-layers', uvmId: uvm.id, rootPath }, () => uvm.removeCombinedLayers(rootPath));
-    // wcowIsolatedLayersCloser (layers §3.3.4): combined layers, scratch, then the
+    // wcowIsolatedLayersCloser (docs/layers.md#releasing-the-layers-of-a-uvm): combined layers, scratch, then the
     // shares in add order, continuing past failures and reporting all of them
     // (hcsshim returns only the first).
     const release = async (): Promise<void> => {

@@ -1,5 +1,5 @@
 // Classification of OCI mounts for WCOW, as hcsshim v0.11.4 setupMounts does it
-// (mounts.md §2), plus the pure path computations that go with each class.
+// (docs/mounts.md#setupmounts-mount-by-mount), plus the pure path computations that go with each class.
 // Nothing here touches a host; lib/spec validates with these functions and the
 // mount setup code acts on their results.
 
@@ -27,7 +27,7 @@ export type MountClass =
   | { kind: 'vsmb' };
 
 /**
- * setupMounts' classification, first match wins (mounts.md §2 step 6): a disk type
+ * setupMounts' classification, first match wins (docs/mounts.md#setupmounts-mount-by-mount step 6): a disk type
  * goes to SCSI whatever the source looks like; then `sandbox://`, then `\\.\pipe\`
  * (both case-sensitive); everything else is a VSMB share. The type must already be
  * one WCOW accepts (lib/spec checks it); an EVD source that does not parse throws.
@@ -39,7 +39,7 @@ export function classifyMount(m: Pick<OciMount, 'type' | 'source'> & { destinati
     case MOUNT_TYPE_VIRTUAL_DISK:
       return { kind: 'scsi', attachmentType: 'VirtualDisk', hostPath: m.source };
     case MOUNT_TYPE_EXTENSIBLE_VIRTUAL_DISK: {
-      // The attachment is keyed and sent by the parsed path, not the evd:// string (§4.2).
+      // The attachment is keyed and sent by the parsed path, not the evd:// string (docs/mounts.md#entry-points).
       const { evdType, mountPath } = parseExtensibleVirtualDiskPath(m.source);
       return { kind: 'scsi', attachmentType: 'ExtensibleVirtualDisk', hostPath: mountPath, evdType };
     }
@@ -69,19 +69,19 @@ export function uvmPipeHostPath(uvmId: string, name: string): string {
   return `${PIPE_PREFIX}${podId}\\${name}`;
 }
 
-/** uvm.IsPipe: `\\.\pipe\` prefix, trailing backslash required, case-sensitive (mounts.md §6). */
+/** uvm.IsPipe: `\\.\pipe\` prefix, trailing backslash required, case-sensitive (docs/mounts.md#named-pipes). */
 export function isPipe(source: string): boolean {
   return source.startsWith(PIPE_PREFIX);
 }
 
-/** Read-only iff some option is exactly `ro` in any case (mounts.md §2 step 5). */
+/** Read-only iff some option is exactly `ro` in any case (docs/mounts.md#setupmounts-mount-by-mount step 5). */
 export function isReadOnlyMount(options: readonly string[] | undefined): boolean {
   return (options ?? []).some((o) => o.toLowerCase() === 'ro');
 }
 
 /**
  * convertToWCOWSandboxMountPath: `filepath.Join("C:\SandboxMounts", TrimPrefix(src, "sandbox://"))`
- * (mounts.md §3.2 table). Like hcsshim this can climb out of the root with `..`;
+ * (docs/mounts.md#sandbox-paths). Like hcsshim this can climb out of the root with `..`;
  * lib/spec rejects such sources before anything runs (checkSandboxPath).
  */
 export function sandboxMountPath(source: string): string {
@@ -90,7 +90,7 @@ export function sandboxMountPath(source: string): string {
 }
 
 /**
- * ParseExtensibleVirtualDiskPath (scsi.go:544-551; mounts.md §4.6): optional
+ * ParseExtensibleVirtualDiskPath (scsi.go:544-551; docs/mounts.md#extensible-virtual-disk-paths): optional
  * `evd://` prefix, type up to the first `/` (which must not be first), mount path
  * after it (may be empty). `\` is not a separator here.
  */
@@ -103,14 +103,14 @@ export function parseExtensibleVirtualDiskPath(source: string): { evdType: strin
 
 /**
  * Go `%+v` of specs.Mount, as hcsshim puts it in its errors:
- * `{Destination:<d> Type:<t> Source:<s> Options:[<o1> <o2>]}` (mounts.md §2 step 1).
+ * `{Destination:<d> Type:<t> Source:<s> Options:[<o1> <o2>]}` (docs/mounts.md#setupmounts-mount-by-mount step 1).
  */
 export function formatMount(m: Pick<OciMount, 'destination' | 'type' | 'source' | 'options'>): string {
   return `{Destination:${m.destination} Type:${m.type ?? ''} Source:${m.source} Options:[${(m.options ?? []).join(' ')}]}`;
 }
 
 /**
- * GetContainerPipeMapping (pipes.go:64-72; mounts.md §6): hypervisor-isolated
+ * GetContainerPipeMapping (pipes.go:64-72; docs/mounts.md#named-pipes): hypervisor-isolated
  * containers reach the host pipe through the VSMB IPC$ share; the container-side
  * name is the destination without `\\.\pipe\` (used verbatim when it lacks it).
  */
@@ -136,11 +136,11 @@ const SANDBOX_PATH_CHARACTER = /^[A-Za-z0-9\-_. /\\]$/;
 
 /**
  * hcsshim runs `cmd /c mkdir P & dir P` in the UVM as SYSTEM with the joined path,
- * escaped only for CommandLineToArgvW (mounts.md §3.2, vector V12): `..` reaches any
+ * escaped only for CommandLineToArgvW (docs/mounts.md#sandbox-mounts, vector V12): `..` reaches any
  * directory of the UVM, metacharacters inject commands, and the built-ins split their
  * arguments at `;` `,` `=` too, so `x;C:\Windows\evil` creates a second directory
- * anywhere. We refuse the climb (DESIGN difference 6) and every character outside an
- * allow-list (DESIGN difference 10).
+ * anywhere. We refuse the climb (docs/differences.md#difference-6) and every character outside an
+ * allow-list (docs/differences.md#difference-10).
  */
 export function checkSandboxPath(m: OciMount, sandboxPath: string, details: WcowErrorDetails): void {
   const inside = sandboxPath === WCOW_SANDBOX_MOUNT_PATH || sandboxPath.startsWith(WCOW_SANDBOX_MOUNT_PATH + '\\');

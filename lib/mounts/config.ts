@@ -1,5 +1,5 @@
 // The container document's side of the mounts: hcsshim createMountsConfig
-// (hcsdoc_wcow.go:45-94; mounts.md §8).
+// (hcsdoc_wcow.go:45-94; docs/mounts.md#mounts-in-the-container-document).
 
 import { wrap } from '../errors';
 import { mappedDirectory, mappedPipe } from '../hcs/documents';
@@ -19,7 +19,7 @@ export interface MountsConfig {
 async function hostPathOf(host: Host, uvm: UvmState | undefined, m: ValidatedMount): Promise<string | undefined> {
   if (uvm === undefined) {
     // Process isolation: HCS maps the final host path — of every non-pipe mount, disks
-    // and sandbox:// sources included, which therefore fail here (§8 step 3, V5/V8).
+    // and sandbox:// sources included, which therefore fail here (docs/mounts.md#mounts-in-the-container-document step 3, V5/V8).
     try {
       return await host.resolvePath(m.source);
     } catch (err) {
@@ -32,15 +32,15 @@ async function hostPathOf(host: Host, uvm: UvmState | undefined, m: ValidatedMou
     case 'sandbox':
       return m.classification.sandboxPath;
     default:
-      // The share must still exist; the error is returned raw (§8 step 6).
+      // The share must still exist; the error is returned raw (docs/mounts.md#mounts-in-the-container-document step 6).
       return uvm.vsmbUvmPath(m.source, m.readOnly);
   }
 }
 
 /**
  * MappedDirectories and MappedPipes, spec order: a `\\.\pipe\` source is a pipe
- * whatever its type (checked first, §8 step 1); the disk mounts hot-added by
- * setupMounts (`disks`) come after every other directory (§8, checklist 10).
+ * whatever its type (checked first, docs/mounts.md#mounts-in-the-container-document step 1); the disk mounts hot-added by
+ * setupMounts (`disks`) come after every other directory (docs/mounts.md#mounts-in-the-container-document).
  */
 export async function createMountsConfig(
   host: Host,

@@ -1,4 +1,4 @@
-// Where mounts go, checked before the first side effect (DESIGN difference 9 family):
+// Where mounts go, checked before the first side effect (docs/differences.md#difference-9 family):
 // hcsshim sends every destination to HCS as is, which refuses a bad one only when the
 // container is created — after every hot-add — and a pipe source like
 // `\\.\pipe\..\..\C:\x` is opened by the host wherever the `..` lead. Here:

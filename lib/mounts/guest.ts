@@ -14,7 +14,7 @@ const SHORT: Record<string, string> = {
 };
 
 /**
- * Go's `%q` of a string (strconv.Quote), as hcsshim prints guest stderr (mounts.md §2
+ * Go's `%q` of a string (strconv.Quote), as hcsshim prints guest stderr (docs/mounts.md#setupmounts-mount-by-mount
  * error table): `\"` and `\\`, the C escapes \a \b \f \n \r \t \v, `\xNN` for
  * other control bytes, printable Unicode kept.
  */

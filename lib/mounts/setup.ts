@@ -1,8 +1,8 @@
 // Hot-adding a hypervisor-isolated container's OCI mounts: hcsshim setupMounts
-// (mounts.md §1-§6). lib/spec has validated and classified every mount already
-// (DESIGN difference 1), so this runs only the side effects, in spec order.
+// (docs/mounts.md). lib/spec has validated and classified every mount already
+// (docs/differences.md#difference-1), so this runs only the side effects, in spec order.
 // Process-isolated containers hot-add nothing: HCS maps their directories from the
-// container document (§1.3), see ./config.ts.
+// container document (docs/mounts.md#when-mounts-are-hot-added), see ./config.ts.
 
 import { wrap } from '../errors';
 import { WCOW_GLOBAL_MOUNT_PREFIX } from '../hcs/constants';
@@ -16,7 +16,7 @@ import { exitError } from '../uvm/exec';
 import { goQuote } from './guest';
 
 /**
- * `cmd /c mkdir P & dir P` as SYSTEM in `C:\` (resources_wcow.go:204-229; §3.2): `&`
+ * `cmd /c mkdir P & dir P` as SYSTEM in `C:\` (resources_wcow.go:204-229; docs/mounts.md#sandbox-mounts): `&`
  * makes the exit code dir's, so an existing directory is fine. Nothing is registered:
  * the directory is shared by the pod's containers and never removed.
  */
@@ -43,11 +43,11 @@ async function createSandboxDirectory(uvm: UvmState, m: ValidatedMount, path: st
 
 /**
  * setupMounts for a container in `uvm`: per mount, in spec order, one mount counter
- * value (`C:\mounts\m<N>`, used only by disks — §3.1), then its hot-add; each
+ * value (`C:\mounts\m<N>`, used only by disks — docs/mounts.md#counters), then its hot-add; each
  * acquired resource is registered in `resources` at once, so a later failure rolls
  * it back. Returns the disk mounts' MappedDirectories (hcsshim's
  * windowsAdditionalMounts): HostPath is the SCSI mount's guest path — the first
- * caller's when the disk was attached already (§4.4, V13).
+ * caller's when the disk was attached already (docs/mounts.md#reusing-an-attachment, V13).
  */
 export async function setupMounts(uvm: UvmState, mounts: readonly ValidatedMount[], resources: Resources): Promise<MappedDirectory[]> {
   const additional: MappedDirectory[] = [];
@@ -64,7 +64,7 @@ export async function setupMounts(uvm: UvmState, mounts: readonly ValidatedMount
             readOnly: m.readOnly,
             type: c.attachmentType,
             ...(c.evdType !== undefined && { evdType: c.evdType }),
-            // Extensible virtual disks are not files: no GrantVmAccess (§4.3).
+            // Extensible virtual disks are not files: no GrantVmAccess (docs/mounts.md#granting-vm-access).
             grantAccess: c.attachmentType !== 'ExtensibleVirtualDisk',
           });
         } catch (err) {

@@ -1,6 +1,6 @@
 // Host preflight: what the host must look like for an allocation to succeed, checked by
 // both planWindowsResources and allocateWindowsResources before the first side effect
-// (DESIGN difference 9, README.md in this folder). Validation (lib/spec) knows the spec
+// (docs/differences.md#difference-9, README.md in this folder). Validation (lib/spec) knows the spec
 // alone; this knows the host: every failure here would otherwise surface half-way through
 // an allocation, blamed on another path (a missing layer reads as a CreateSandboxLayer
 // failure of the scratch, a taken scratch as 0xc0370105 from PrepareLayer) and rolled back.

@@ -1,6 +1,6 @@
 // The unit of release: hcsshim's `resources.ResourceCloser` (internal/resources/resources.go:96-98),
 // plus what a crash journal needs to undo it later (`describe()`), and a release that can be
-// called again (mounts §7: hcsshim forgets failed items; we keep them so they can be retried).
+// called again (docs/behaviour.md#releasing-resources: hcsshim forgets failed items; we keep them so they can be retried).
 
 import { asWcowError } from '../errors';
 
@@ -26,7 +26,7 @@ export interface Closer {
 }
 
 /**
- * Makes a release function idempotent (STYLE.md: hcsshim's scsi package guards release so a
+ * Makes a release function idempotent (docs/behaviour.md#releasing-resources: hcsshim's scsi package guards release so a
  * second call cannot double-free). Concurrent calls share one attempt; after success every
  * call resolves at once; after a failure the next call runs the function again.
  */

@@ -1,4 +1,4 @@
-// Resources of one container and the closers that release them (mounts §7, layers §8.2).
+// Resources of one container and the closers that release them (docs/behaviour.md#releasing-resources).
 export { ReleaseGuard, closer } from './closer';
 export type { Closer, JsonValue, ResourceRecord } from './closer';
 export { Resources } from './resources';

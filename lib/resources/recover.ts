@@ -1,5 +1,5 @@
 // recover(): release what killed processes left behind, from their crash journals
-// (DESIGN difference 8; journal/README.md). hcsshim keeps its release list only in memory:
+// (docs/differences.md#difference-8; journal/README.md). hcsshim keeps its release list only in memory:
 // when the shim dies, whatever it had added to HCS stays until the UVM or vmcompute goes.
 
 import * as fs from 'node:fs';
@@ -247,7 +247,7 @@ async function lock(dir: string): Promise<() => void> {
 
 /**
  * A UVM's own resources — its scratch at LUN 0, its `os` boot share — come with the UVM and
- * no container acquires them: a journal naming them is not believed (DESIGN difference 8).
+ * no container acquires them: a journal naming them is not believed (docs/differences.md#difference-8).
  */
 function isUvmBaseline(u: Undo): boolean {
   return (u.op === 'scsi.remove' && u.controller === 0 && u.lun === 0) || (u.op === 'vsmb.remove' && u.name.toLowerCase() === 'os');

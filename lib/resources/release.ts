@@ -1,6 +1,6 @@
 // Release helpers shared by the engine's composite closers and every rollback. Unlike
 // hcsshim, which logs and drops most cleanup errors, every failure is kept
-// (DESIGN difference 2) and reported with the error that caused the rollback, and what a
+// (docs/differences.md#difference-2) and reported with the error that caused the rollback, and what a
 // rollback could not undo is handed on (leftoversOf) instead of forgotten.
 
 import { ReleaseError, asWcowError, errorFor, type WcowError } from '../errors';
@@ -58,7 +58,7 @@ export function withRollbackErrors(err: unknown, rollbackErrors: readonly WcowEr
   const primary = asWcowError(err);
   if (rollbackErrors.length === 0) return primary;
   // Until everything is released, the container's crash journal is kept for recover()
-  // (Journal.remove; DESIGN difference 8).
+  // (Journal.remove; docs/differences.md#difference-8).
   currentJournal()?.retain();
   const rollback = new ReleaseError(rollbackErrors, 'rollback failed', { op: primary.op ?? 'rollback' });
   const all = [...(primary.rollbackErrors ?? []), ...rollbackErrors];

@@ -1,5 +1,5 @@
 // hcsshim's `resources.Resources` and `ReleaseResources` (internal/resources/resources.go;
-// mounts §7, layers §8.2): what one container acquired, released in reverse order with the
+// docs/behaviour.md#releasing-resources): what one container acquired, released in reverse order with the
 // layers last. Network namespaces are not tracked here: this package does not set up networking.
 
 import { ReleaseError, asWcowError } from '../errors';
@@ -45,7 +45,7 @@ export class Resources {
 
   /**
    * The container's crash journal (allocateWindowsResources({ journal })): release records
-   * its removals there and deletes it once nothing is left (DESIGN difference 8).
+   * its removals there and deletes it once nothing is left (docs/differences.md#difference-8).
    */
   get journal(): Journal | undefined {
     return this.#journal;
@@ -76,12 +76,12 @@ export class Resources {
   }
 
   /**
-   * ReleaseResources (mounts §7, layers §8.2): closers in reverse add order — CCG instances
+   * ReleaseResources (docs/behaviour.md#releasing-resources): closers in reverse add order — CCG instances
    * always, everything else only with `all` — then the layers closer last. `all` defaults to
    * true, so `release()` gives everything back; `release({ all: false })` is hcsshim's partial
    * mode (CCG and layers only, the mounts stay for their owner to remove).
    *
-   * DESIGN difference 2: hcsshim stops after the loop when any closer failed and returns
+   * docs/differences.md#difference-2: hcsshim stops after the loop when any closer failed and returns
    * `failed to release one or more container resources` without releasing the layers (they
    * leak: the container scratch stays attached, the layer shares stay in the UVM), and it
    * forgets the failed closers (`r.resources = nil`). Here release always runs to the end,

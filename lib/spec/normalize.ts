@@ -1,4 +1,4 @@
-// The spec as plain JSON before anything reads it (DESIGN difference 1): a deep copy that
+// The spec as plain JSON before anything reads it (docs/differences.md#difference-1): a deep copy that
 // holds only what an OCI config.json can hold, so that plan and allocate see the same
 // value, the caller's object is never read again (a getter or a later change cannot make
 // the two differ), and a value JSON cannot carry is ERR_INVALID_SPEC naming its path —

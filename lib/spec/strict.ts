@@ -3,7 +3,7 @@
 // hcsshim decodes config.json with Go's encoding/json, which ignores unknown keys and
 // matches known ones case-insensitively; runtimes that build the spec in JavaScript hand us
 // the object as is, where `Mounts` or `windows.HyperV` would simply be absent — a container
-// with no mounts, or a process-isolated one, and no error (DESIGN difference 9). The OCI
+// with no mounts, or a process-isolated one, and no error (docs/differences.md#difference-9). The OCI
 // runtime-spec's lowerCamel names are the contract: a key in another case, or a key that
 // no version of the spec defines at a level we read, is refused with its path and the
 // right spelling. Levels we only pass through (process, linux, windows.resources, …) are
@@ -31,7 +31,7 @@ const WINDOWS_KEYS = ['layerFolders', 'devices', 'resources', 'network', 'creden
 const HYPERV_KEYS = ['utilityVMPath'];
 const DEVICE_KEYS = ['id', 'idType'];
 
-/** The only mount option a WCOW mount reads (isReadOnlyMount, mounts.md §2 step 5); `rw` is the default it states. */
+/** The only mount option a WCOW mount reads (isReadOnlyMount, docs/mounts.md#setupmounts-mount-by-mount step 5); `rw` is the default it states. */
 const READ_OPTIONS: ReadonlySet<string> = new Set(['ro', 'rw']);
 /** Ways of writing "read-only" that are not `ro`: the mount they are on is writable. */
 const READONLY_LOOKALIKE = /^(read[-_ ]?only|readonly=true|ro=(1|true)|r\/o)$/i;

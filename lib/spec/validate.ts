@@ -1,6 +1,6 @@
 // validateSpec: every check hcsshim v0.11.4 makes on a WCOW spec anywhere in
 // CreateContainer / allocateWindowsResources / the document builder, made up
-// front, before the first side effect (DESIGN difference 1: hcsshim interleaves
+// front, before the first side effect (docs/differences.md#difference-1: hcsshim interleaves
 // validation with hot-adds and rolls back). The input is whatever JSON a runtime
 // handed us, so wrong JS types are coded errors too, never a TypeError.
 //
@@ -73,7 +73,7 @@ export interface ValidatedDevice {
   id: string;
   idType: string;
   /**
-   * Hypervisor-isolated only (getDeviceInfoFromPath, layers §5.2 step 3): the PCI
+   * Hypervisor-isolated only (getDeviceInfoFromPath, docs/layers.md#devices-in-a-utility-vm step 3): the PCI
    * instance id and virtual function the id denotes.
    */
   pciId?: string;
@@ -84,17 +84,17 @@ export interface ValidatedSpec {
   /** The input, now known to have the types declared in OciSpec. */
   spec: OciSpec;
   hypervisorIsolated: boolean;
-  /** Layer folders with trailing separators removed (layers Q3). */
+  /** Layer folders with trailing separators removed (docs/layers.md#q3-trailing-separators). */
   layerFolders: string[];
   scratchFolder: string;
   /** Read-only layers, topmost first. */
   parentLayers: string[];
   /** Spec.Root.Path, '' when absent. */
   rootPath: string;
-  /** hcsshim mounts the layers iff Root.Path is empty and (UVM or no HyperV) (layers §1.3). */
+  /** hcsshim mounts the layers iff Root.Path is empty and (UVM or no HyperV) (docs/behaviour.md#when-layers-are-mounted). */
   mountLayers: boolean;
   mounts: ValidatedMount[];
-  /** Present only when Spec.Windows.CredentialSpec is a string (layers §1.2 step 8). */
+  /** Present only when Spec.Windows.CredentialSpec is a string (docs/behaviour.md#allocation-order step 8). */
   credentialSpec?: string;
   devices: ValidatedDevice[];
   /** Kernel driver directories (hypervisor-isolated only; Argon ignores the annotation). */
@@ -152,7 +152,7 @@ function stringArray(v: unknown, field: string, make = typeError): string[] {
 
 // ---------------------------------------------------------------------------
 
-/** Everything hcsshim would reject, and what DESIGN says we reject besides, before any side effect. */
+/** Everything hcsshim would reject, and what docs/differences.md says we reject besides, before any side effect. */
 export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec {
   const input = normalizeSpec(raw);
   const hypervisorIsolated = ctx.hypervisorIsolated;
@@ -189,7 +189,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
     mountLayers,
     mounts,
     devices,
-    // strings.Split(v, ","), no trimming; empty or absent means none (layers §6.1).
+    // strings.Split(v, ","), no trimming; empty or absent means none (docs/layers.md#the-driver-annotation).
     driverDirectories: hypervisorIsolated && drivers ? drivers.split(',') : [],
     isSandbox: ctx.isSandbox ?? containerType === CONTAINER_TYPE_SANDBOX,
     warnings,
@@ -203,7 +203,7 @@ export function validateSpec(raw: unknown, ctx: ValidateContext): ValidatedSpec 
 /**
  * Only 1.0 and 2.1 give a working WCOW document: hcsshim treats 2.5 for a
  * process-isolated container as neither v1 nor v2 and builds a document without
- * storage (layers Q4). A hypervisor-isolated container always uses 2.1.
+ * storage (docs/layers.md#q4-schema-25). A hypervisor-isolated container always uses 2.1.
  */
 function checkSchemaVersion(ctx: ValidateContext): void {
   const v = ctx.schemaVersion;
@@ -228,7 +228,7 @@ function checkLayerFolders(windows: Json | undefined): string[] {
 function checkFolderList(folders: string[]): string[] {
   const field = 'Spec.Windows.LayerFolders';
   if (folders.length === 0) {
-    // hcsshim indexes LayerFolders[len-1] and panics (layers Q1; DESIGN difference 7).
+    // hcsshim indexes LayerFolders[len-1] and panics (docs/layers.md#q1-empty-layer-folders; docs/differences.md#difference-7).
     throw new InvalidSpecError(
       `invalid OCI spec - '${field}' is empty: it must list the image layers and, last, the scratch folder`,
       { op: OP, resource: field },
@@ -243,7 +243,7 @@ function checkFolderList(folders: string[]): string[] {
 
 /**
  * A trailing separator gives Go's filepath an empty last element, hence a
- * degenerate NameToGuid layer id (layers Q3). A bare volume root keeps its separator.
+ * degenerate NameToGuid layer id (docs/layers.md#q3-trailing-separators). A bare volume root keeps its separator.
  */
 function trimTrailingSeparators(p: string): string {
   const keep = volumeName(p).length + 1;
@@ -255,8 +255,8 @@ function trimTrailingSeparators(p: string): string {
 /**
  * One folder (scratch only): hcsshim creates the scratch, then fails — the
  * process-isolated mount with `need at least two layers - base and scratch`, every
- * other case in the document builder (layers Q2). We fail with the same text
- * before creating anything (DESIGN difference 1).
+ * other case in the document builder (docs/layers.md#q2-one-layer-folder). We fail with the same text
+ * before creating anything (docs/differences.md#difference-1).
  */
 function tooFewLayers(argonMount: boolean): InvalidSpecError {
   const message = argonMount
@@ -265,7 +265,7 @@ function tooFewLayers(argonMount: boolean): InvalidSpecError {
   return new InvalidSpecError(message, { op: OP, resource: 'Spec.Windows.LayerFolders' });
 }
 
-/** Volume GUID path check of the v2 process-isolated document (hcsdoc_wcow.go; layers §7.2). */
+/** Volume GUID path check of the v2 process-isolated document (hcsdoc_wcow.go; docs/behaviour.md#the-container-document). */
 const VOLUME_GUID_PATH =
   /^\\\\\?\\(Volume)\{{0,1}[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\}){0,1}\}(|\\)$/;
 
@@ -288,7 +288,7 @@ function checkRoot(spec: Json, windows: Json, ctx: ValidateContext): { rootPath:
   if (hyperv !== undefined && hyperv !== null && !isObject(hyperv)) throw typeError('Spec.Windows.HyperV', 'an object', hyperv);
   const hasHyperV = hyperv !== undefined && hyperv !== null;
   if (rootPath === '' && hasHyperV && !ctx.hypervisorIsolated) {
-    // "v1 Xenon": hcsshim mounts nothing and builds a document without storage (layers Q7).
+    // "v1 Xenon": hcsshim mounts nothing and builds a document without storage (docs/layers.md#q7-hyperv-without-a-uvm).
     throw new InvalidSpecError(
       "invalid OCI spec - 'Spec.Windows.HyperV' is set but no utility VM hosts the container: its layers would never be mounted",
       { op: OP, resource: 'Spec.Windows.HyperV' },
@@ -317,7 +317,7 @@ function checkAnnotations(raw: unknown): Record<string, string> {
 }
 
 /**
- * validateContainerConfig (create.go:73-83; layers §4): the annotation parses as
+ * validateContainerConfig (create.go:73-83; docs/layers.md#credential-guard): the annotation parses as
  * case-insensitive true/false, anything else counts as false (hcsshim logs it).
  */
 function checkGmsa(annotations: Record<string, string>, credentialSpec: string | undefined): void {
@@ -328,7 +328,7 @@ function checkGmsa(annotations: Record<string, string>, credentialSpec: string |
   });
 }
 
-/** oci.GetSandboxTypeAndID (sandbox.go:28-54; layers §8.1): both annotations or neither. */
+/** oci.GetSandboxTypeAndID (sandbox.go:28-54; docs/behaviour.md#createcontainer-around-it): both annotations or neither. */
 function checkSandboxAnnotations(annotations: Record<string, string>): {
   containerType?: 'sandbox' | 'container';
   sandboxId?: string;
@@ -354,7 +354,7 @@ function checkSandboxAnnotations(annotations: Record<string, string>): {
 }
 
 // ---------------------------------------------------------------------------
-// Mounts (mounts.md §2)
+// Mounts (docs/mounts.md#setupmounts-mount-by-mount)
 
 const WCOW_MOUNT_TYPES: ReadonlySet<string> = new Set([
   '',
@@ -392,7 +392,7 @@ function checkMount(raw: unknown, field: string): ValidatedMount {
   if (destination === '' || source === '') {
     throw new InvalidMountError(`invalid OCI spec - a mount must have both source and a destination: ${formatMount(m)}`, details);
   }
-  // Checked for process-isolated containers too; `bind` and other cases are rejected (§2 step 2).
+  // Checked for process-isolated containers too; `bind` and other cases are rejected (docs/mounts.md#setupmounts-mount-by-mount step 2).
   if (!WCOW_MOUNT_TYPES.has(type)) {
     throw new UnsupportedMountTypeError(`invalid OCI spec - Type '${type}' not supported`, details);
   }
@@ -401,7 +401,7 @@ function checkMount(raw: unknown, field: string): ValidatedMount {
     classification = classifyMount(m);
   } catch (err) {
     // hcsshim reports a bad EVD source from AddSCSIExtensibleVirtualDisk, wrapped by
-    // setupMounts (§4.6, vector V11). We report it in both isolation modes: a
+    // setupMounts (docs/mounts.md#extensible-virtual-disk-paths, vector V11). We report it in both isolation modes: a
     // process-isolated container would fail on that source at document time anyway.
     throw wrap(err, `adding SCSI mount ${formatMount(m)}`, details);
   }
@@ -410,7 +410,7 @@ function checkMount(raw: unknown, field: string): ValidatedMount {
 }
 
 // ---------------------------------------------------------------------------
-// Devices (layers §5)
+// Devices (docs/layers.md#assigned-devices)
 
 function checkDevices(raw: unknown, hypervisorIsolated: boolean): ValidatedDevice[] {
   if (raw === undefined || raw === null) return [];
@@ -428,7 +428,7 @@ function checkDevices(raw: unknown, hypervisorIsolated: boolean): ValidatedDevic
 
 /**
  * Process-isolated: the container document maps location paths and class GUIDs
- * only (§5.3); building the entry now raises the document builder's error early.
+ * only (docs/layers.md#devices-in-the-container-document); building the entry now raises the document builder's error early.
  */
 function checkHostDevice(d: OciWindowsDevice): ValidatedDevice {
   assignedDevice(d.idType, d.id);
@@ -437,8 +437,8 @@ function checkHostDevice(d: OciWindowsDevice): ValidatedDevice {
 
 /**
  * Hypervisor-isolated: only instance ids can be assigned to a UVM (devices.AddDevice,
- * layers §5.2 step 4; hcsshim names the PCI id in the message). Checked before the
- * device-util share is added, which hcsshim would leak (DESIGN difference 4).
+ * docs/layers.md#devices-in-a-utility-vm step 4; hcsshim names the PCI id in the message). Checked before the
+ * device-util share is added, which hcsshim would leak (docs/differences.md#difference-4).
  */
 function checkUvmDevice(d: OciWindowsDevice): ValidatedDevice {
   const { pciId, virtualFunction } = deviceInfoFromPath(d.id);

@@ -38,7 +38,7 @@ export abstract class RefHandle<E> implements Closer {
 /**
  * Journals a reference taken without an HCS call (a reused entry): no call, but the
  * container now holds the entry, and its journal must be able to undo it if the creator
- * releases and then the process dies (DESIGN difference 8).
+ * releases and then the process dies (docs/differences.md#difference-8).
  */
 export class Hold {
   #failure: { error: unknown } | undefined;

@@ -1,4 +1,4 @@
-// hcsshim's uvm.modify (internal/uvm/modify.go:15-50; mounts §4.5, layers §3.4): how one
+// hcsshim's uvm.modify (internal/uvm/modify.go:15-50; docs/mounts.md#adding-an-attachment, docs/behaviour.md#delivering-a-modify): how one
 // ModifySettingRequest reaches HCS and the guest. WCOW UVMs always have their own GCS
 // connection (create_wcow.go:343), so a request with a GuestRequest is always split.
 
@@ -60,9 +60,9 @@ export async function rollbackHostPart(undo: () => Promise<void>, uvmId: string,
  * - Add with a resource path: host part first (`adding VM resources: <e>`), then the guest
  *   request (`guest modify: <e>`); when the guest fails, the host part is rolled back with
  *   RequestType Remove and its Settings kept, as hcsshim does. hcsshim only logs a failed
- *   rollback; here (DESIGN difference 2) the error says so, `hostPartLeft(err)` tells the
+ *   rollback; here (docs/differences.md#difference-2) the error says so, `hostPartLeft(err)` tells the
  *   caller the host part is still there, and the container's crash journal is kept for
- *   recover() instead of being deleted at release (DESIGN difference 8).
+ *   recover() instead of being deleted at release (docs/differences.md#difference-8).
  * - Remove with a resource path: guest first (`guest modify: <e>`; the host part is then not
  *   sent), then the host part (`removing VM resources: <e>`).
  * - Anything else (guest-only requests, Update): the guest request only.

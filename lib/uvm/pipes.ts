@@ -1,4 +1,4 @@
-// Named pipes mapped into a WCOW UVM — internal/uvm/pipes.go (mounts §6). No refcount and no
+// Named pipes mapped into a WCOW UVM — internal/uvm/pipes.go (docs/mounts.md#named-pipes). No refcount and no
 // existence check: every container's pipe is its own Add and its own Remove, as in hcsshim.
 
 import { wrap } from '../errors';

@@ -1,7 +1,7 @@
 // hcsshim's client-side UtilityVM state (internal/uvm/types.go): the counters, the SCSI
 // slots, VSMB shares and VPCI devices this process has put into one utility VM, and the
 // operations that change them. One UvmState per UtilityVm object, so every container
-// allocating into the same UVM shares it (mounts §3.1: counters are per UVM).
+// allocating into the same UVM shares it (docs/mounts.md#counters: counters are per UVM).
 
 import { GUEST_SYSTEM_USER, GUEST_WORKING_DIRECTORY } from '../hcs/constants';
 import { makeCommandLine } from '../hcs/commandline';
@@ -75,7 +75,7 @@ export class UvmState implements UvmBackend {
     return ++this.#mountCounter;
   }
 
-  /** uvm.modify (modify.go:15-50; layers §3.4, mounts §4.5). */
+  /** uvm.modify (modify.go:15-50; docs/behaviour.md#delivering-a-modify, docs/mounts.md#adding-an-attachment). */
   modify(req: ModifySettingRequest, options: ModifyOptions = {}): Promise<void> {
     return modifyUvm(this.#calls, req, options);
   }
@@ -88,7 +88,7 @@ export class UvmState implements UvmBackend {
     return this.#vsmb.add(hostPath, options);
   }
 
-  /** GetVSMBUvmPath (mounts §5.3): `\\?\VMSMB\VSMB-{…}\s3`, `…\s3\app.json` for a file. */
+  /** GetVSMBUvmPath (docs/mounts.md#guest-path-of-a-share): `\\?\VMSMB\VSMB-{…}\s3`, `…\s3\app.json` for a file. */
   vsmbUvmPath(hostPath: string, readOnly: boolean): Promise<string> {
     return this.#vsmb.uvmPath(hostPath, readOnly);
   }
@@ -102,7 +102,7 @@ export class UvmState implements UvmBackend {
     return addPipe(this, hostPath);
   }
 
-  /** AssignDevice by (device instance path, virtual function); `idType` only words the error (layers §5.2). */
+  /** AssignDevice by (device instance path, virtual function); `idType` only words the error (docs/layers.md#devices-in-a-utility-vm). */
   assignDevice(pciId: string, index: number, idType?: string): Promise<VpciDevice> {
     return this.#vpci.assign(pciId, index, idType);
   }
@@ -112,7 +112,7 @@ export class UvmState implements UvmBackend {
     return this.#vpci.remove(pciId, index);
   }
 
-  /** UpdateHvSocketService (hvsocket.go:30-37; layers §4.3): host-only Update, creates the entry if absent. */
+  /** UpdateHvSocketService (hvsocket.go:30-37; docs/layers.md#hvsocket-service-entry): host-only Update, creates the entry if absent. */
   updateHvSocketService(serviceId: string, config: HvSocketServiceConfig): Promise<void> {
     return this.modify(hvSocketServiceUpdate(serviceId, config));
   }
@@ -127,13 +127,13 @@ export class UvmState implements UvmBackend {
     return this.modify({ GuestRequest: combinedLayersAdd(containerRootPath, layers) });
   }
 
-  /** RemoveCombinedLayersWCOW: guest-only (layers §3.3.4 step 1). */
+  /** RemoveCombinedLayersWCOW: guest-only (docs/layers.md#releasing-the-layers-of-a-uvm step 1). */
   removeCombinedLayers(containerRootPath: string): Promise<void> {
     return this.modify({ GuestRequest: combinedLayersRemove(containerRootPath) });
   }
 
   /**
-   * A process of hcsshim's own in the UVM (cmd.ExecInUvm; mounts §3.2 step 3, layers §5.2):
+   * A process of hcsshim's own in the UVM (cmd.ExecInUvm; docs/mounts.md#sandbox-mounts step 3, docs/layers.md#devices-in-a-utility-vm):
    * CommandLine from EscapeArg'd args, as `NT AUTHORITY\SYSTEM` in `C:\`. A non-zero exit
    * code is a result; failing to start it is the host's error, unwrapped (callers add their
    * own context, e.g. `failed to create sandbox mount directory in utility VM …`).

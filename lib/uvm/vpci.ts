@@ -1,5 +1,5 @@
-// Devices assigned to a WCOW UVM over virtual PCI — internal/uvm/virtual_device.go (layers
-// §5.2). One assignment per (device instance path, virtual function index), refcounted;
+// Devices assigned to a WCOW UVM over virtual PCI — internal/uvm/virtual_device.go (
+// docs/layers.md#devices-in-a-utility-vm). One assignment per (device instance path, virtual function index), refcounted;
 // the VMBus channel GUID is chosen here and names the assignment in HCS.
 
 import { randomUUID } from 'node:crypto';

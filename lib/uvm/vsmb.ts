@@ -1,4 +1,4 @@
-// VSMB shares of a WCOW UVM — v0.11.4 internal/uvm/vsmb.go (mounts §5). A share maps a host
+// VSMB shares of a WCOW UVM — v0.11.4 internal/uvm/vsmb.go (docs/mounts.md#vsmb-shares). A share maps a host
 // directory into the UVM; a single file is mapped as its directory restricted to an
 // AllowedFiles list. Shares are refcounted per (directory or file map, clean directory,
 // readOnly) and named `s<hex counter>`; the counter is shared with the image layers' shares.
@@ -22,7 +22,7 @@ export interface VsmbEntry {
   readonly guestPath: string;
   /** The clean host directory. */
   readonly hostPath: string;
-  /** Which map the share lives in — what v0.11.4 forgot at release (mounts §5.4). */
+  /** Which map the share lives in — what v0.11.4 forgot at release (docs/mounts.md#removing-a-share). */
   readonly isDirShare: boolean;
   readonly key: string;
   allowedFiles: string[];
@@ -41,7 +41,7 @@ export interface VsmbRefcount {
 }
 
 /**
- * Go's os.Stat of a missing path (mounts §5.2 step 4, V19; the wording is hcsshim's Go
+ * Go's os.Stat of a missing path (docs/mounts.md#adding-a-share step 4, V19; the wording is hcsshim's Go
  * PathError). Host.stat reports absence as undefined, so the text is made here.
  */
 export async function statHostPath(vm: UvmBackend, hostPath: string, op: string): Promise<HostStat> {
@@ -91,7 +91,7 @@ export class VsmbManager {
 
   /** AddVSMB (vsmb.go:141-232), step for step. `options` is not mutated (hcsshim mutates it). */
   async add(hostPath: string, options: VirtualSmbShareOptions): Promise<VsmbShare> {
-    // Before anything else: no stat, no counter (mounts §5.2 step 2, V16).
+    // Before anything else: no stat, no counter (docs/mounts.md#adding-a-share step 2, V16).
     if (options.ReadOnly !== true && this.#noWritableFileShares()) {
       throw new WritableShareDeniedError(undefined, { op: 'vsmb.add', resource: hostPath });
     }
@@ -134,7 +134,7 @@ export class VsmbManager {
     return share;
   }
 
-  /** GetVSMBUvmPath (vsmb.go:279-304; mounts §5.3). */
+  /** GetVSMBUvmPath (vsmb.go:279-304; docs/mounts.md#guest-path-of-a-share). */
   async uvmPath(hostPath: string, readOnly: boolean): Promise<string> {
     if (hostPath === '') throw new InvalidArgumentError('no hostPath passed to GetVSMBUvmPath', { op: 'vsmb.uvmPath' });
     const st = await statHostPath(this.#vm, hostPath, 'vsmb.uvmPath');
@@ -246,7 +246,7 @@ export class VsmbShare extends RefHandle<VsmbEntry> {
   /**
    * VSMBShare.Release: `failed to remove VSMB share: <e>`.
    *
-   * DESIGN difference 3 (mounts §5.4): v0.11.4 releases a single-file share by its parent
+   * docs/differences.md#difference-3 (docs/mounts.md#removing-a-share): v0.11.4 releases a single-file share by its parent
    * directory, finds it in the directory map instead of the file map, and fails with
    * `<dir> is not present as a VSMB share in <uvm>, cannot remove` — or decrements an
    * unrelated directory share of the same directory. The handle here keeps its own entry

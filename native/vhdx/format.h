@@ -1,5 +1,5 @@
 // MS-VHDX on-disk constants and the arithmetic that follows from them
-// (reference: MS-VHDX v1.0 sections 2.1-2.6 and shared/reference/native-toolchain.md).
+// (reference: MS-VHDX v1.0 sections 2.1-2.6 and docs/native.md#vhdx-layout).
 #pragma once
 #include <array>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The one place Win32 headers are included for native/win, and the one place
 // the SDK layouts that mingw-w64 gets wrong are defined
-// (shared/reference/native-toolchain.md "mingw header pitfalls").
+// (docs/native.md#mingw-header-pitfalls).
 #pragma once
 
 // <windows.h> must come before the HCS headers; the Windows SDK's <windows.h>

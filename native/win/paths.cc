@@ -1,5 +1,5 @@
 // resolvePath: go-winio fs.ResolvePath, which hcsshim applies to the scratch
-// VHD before attaching it (reference §3.3.2): the final path of the open file,
+// VHD before attaching it (docs/layers.md#scratch-on-scsi): the final path of the open file,
 // by volume GUID (`\\?\Volume{…}\layers\s1\sandbox.vhdx`) — what HCS receives.
 #include <vector>
 

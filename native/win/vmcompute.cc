@@ -1,5 +1,5 @@
 // vmcompute.dll: the graph-driver layer calls and NameToGuid, which have no
-// computecore/computestorage replacement (reference §2.1). Resolved at run time
+// computecore/computestorage replacement (docs/layers.md#creating-the-scratch). Resolved at run time
 // (dlls.cc). DriverInfo is hcsshim's {FilterDriver, HomeDir ""}: with an empty
 // home directory every `id` argument is the layer's full folder path.
 #include <mutex>

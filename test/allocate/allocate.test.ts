@@ -1,5 +1,5 @@
-// allocateWindowsResources / planWindowsResources end to end: the DESIGN
-// differences not covered by the per-concern vectors, abort, rollback failures,
+// allocateWindowsResources / planWindowsResources end to end: the differences
+// (docs/differences.md) not covered by the per-concern vectors, abort, rollback failures,
 // concurrency, the plan and createHost.
 
 import * as assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ describe('allocate: validation first, rollback, abort', () => {
   });
   afterEach(() => b.done());
 
-  it('DESIGN difference 1: an invalid device after valid mounts fails with no side effect at all', async () => {
+  it('docs/differences.md#difference-1: an invalid device after valid mounts fails with no side effect at all', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
     const from = b.host.calls.length;
     const s = spec([L3, L1, S], { mounts: [RO, VHD] }, { devices: [{ id: 'x', idType: 'class' }] });
@@ -59,7 +59,7 @@ describe('allocate: validation first, rollback, abort', () => {
     assert.equal(err.code, 'ERR_HCS');
     assert.ok(err.cause instanceof ReleaseError);
     assert.equal((err.cause as ReleaseError).errors.length, 1);
-    // DESIGN difference 2: the layers were released all the same.
+    // docs/differences.md#difference-2: the layers were released all the same.
     const u = b.host.snapshot().uvms['pod1@vm']!;
     assert.deepEqual(u.scsi.map((s) => s.lun), [0]);
     assert.deepEqual(u.vsmbShares.map((s) => s.name), ['os', 's3']);

@@ -1,5 +1,5 @@
-// Shared setup of the allocation vectors (layers §9.2, mounts §9.2/§9.3): a
-// simulated host over a temporary drive root holding the reference's layer folders
+// Shared setup of the allocation vectors (docs/layers.md#vectors, docs/mounts.md#vectors, docs/mounts.md#combined-scenario-m1-m8): a
+// simulated host over a temporary drive root holding the layer folders of the vectors
 // and mount sources, and helpers to read its call log.
 
 import { promises as fsp } from 'node:fs';
@@ -10,7 +10,7 @@ import { WcowError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
 import type { OciSpec } from '../../lib/spec/types';
 
-/** Layer folders of the vectors (§9.2 "Common"); NameToGuid pairs from §9.1. */
+/** Layer folders of the vectors (docs/layers.md#vectors); NameToGuid pairs from docs/layers.md#nametoguid-pairs. */
 export const L3 = 'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e';
 export const L2 = 'C:\\layers\\7a6ad2b849a9d29e6648d9950c1975b0f614a63b5fe2803009ce131745abcc62';
 export const L1 = 'C:\\layers\\f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e';
@@ -18,7 +18,7 @@ export const L3_ID = '6ba9cac1-7086-5ee9-a197-c465d3f50ad7';
 export const L2_ID = '300b3ac0-b603-5367-9494-afec045dd369';
 export const L1_ID = '7095521e-b79e-50fc-bafb-958d85400362';
 export const S = 'C:\\layers\\scratch1';
-/** The VSMB guest prefix, `SH` in mounts §9.2. */
+/** The VSMB guest prefix, `SH` in docs/mounts.md#vectors. */
 export const SH = '\\\\?\\VMSMB\\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}';
 export const SCSI0 = 'df6d0690-79e5-55b6-a5ec-c1e2f77f580a';
 export const VSMB_SHARES = 'VirtualMachine/Devices/VirtualSmb/Shares';
@@ -54,7 +54,7 @@ export async function bench(options: { build?: number } = {}): Promise<Bench> {
   return b;
 }
 
-/** The mounts §9.2 host objects: `C:\data\rw`, `C:\data\ro`, `C:\data\cfg\app.json`, `C:\disks\data.vhdx`, PHYSICALDRIVE2. */
+/** The docs/mounts.md#vectors host objects: `C:\data\rw`, `C:\data\ro`, `C:\data\cfg\app.json`, `C:\disks\data.vhdx`, PHYSICALDRIVE2. */
 export async function mountSources(b: Bench): Promise<void> {
   await b.dir('C:\\data\\rw');
   await b.dir('C:\\data\\ro');

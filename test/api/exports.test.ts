@@ -1,4 +1,4 @@
-// The package root exports DESIGN.md's API and its documented extras, and nothing else
+// The package root exports the API of docs/behaviour.md#public-api and its documented extras, and nothing else
 // (issue 13 point 4): what is not listed here is internal, and tests reach it by path.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -7,7 +7,7 @@ import * as api from '../../lib/index';
 
 /** Values a caller uses at run time. */
 const VALUES = [
-  // DESIGN.md "Public API"
+  // docs/behaviour.md#public-api
   'allocateWindowsResources',
   'planWindowsResources',
   'recover',
@@ -140,7 +140,7 @@ function declaredExports(): { values: string[]; types: string[] } {
 }
 
 describe('package root', () => {
-  it('exports the DESIGN.md API, the VHDX engine, the trace API and the error classes as values, and no other value', () => {
+  it('exports the API of docs/behaviour.md#public-api, the VHDX engine, the trace API and the error classes as values, and no other value', () => {
     assert.deepEqual(sorted(Object.keys(api)), sorted(VALUES));
     for (const name of VALUES) if (name !== 'STEP_CHANNEL') assert.equal(typeof api[name], 'function', name);
     assert.equal(api.STEP_CHANNEL, 'wcow-resources:step');

@@ -1,5 +1,5 @@
-// Container Credential Guard vectors (layers-scratch-ccg-devices.md §9.2 V5, V6; §4)
-// and DESIGN difference 5.
+// Container Credential Guard vectors (docs/layers.md#vectors V5, V6; docs/layers.md#credential-guard)
+// and docs/differences.md#difference-5.
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
@@ -55,7 +55,7 @@ describe('credentials: Container Credential Guard', () => {
     assert.deepEqual(b.host.snapshot().layers, []);
   });
 
-  it('V5 Xenon / DESIGN difference 5: HvSocket transport, the hvsocket service entry hot-added, and removed with the instance', async () => {
+  it('V5 Xenon / docs/differences.md#difference-5: HvSocket transport, the hvsocket service entry hot-added, and removed with the instance', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
     const a = await allocateWindowsResources({ id: 'c1', spec: withCred(), host: b.host, uvm: vm });
     const instance = b.host.snapshot().ccgInstances[0]!;
@@ -74,7 +74,7 @@ describe('credentials: Container Credential Guard', () => {
     assert.deepEqual(b.host.snapshot().ccgInstances, []);
   });
 
-  it('V5 / DESIGN difference 5: two Properties entries — wrong number of service properties present, and the instance is removed again', async () => {
+  it('V5 / docs/differences.md#difference-5: two Properties entries — wrong number of service properties present, and the instance is removed again', async () => {
     const host = new AnsweringHost({ root: b.root });
     host.answer = (p) => ({ Properties: [...(p.Properties ?? []), ...(p.Properties ?? [])] });
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: withCred(), host }));
@@ -85,7 +85,7 @@ describe('credentials: Container Credential Guard', () => {
     assert.deepEqual(host.snapshot().layers, []);
   });
 
-  it('layers §4.2/§7.2: the state goes into the document as schema2.ContainerCredentialGuardState marshals it — struct key order, unknown and empty fields dropped, no entry without one', async () => {
+  it('docs/layers.md#querying-the-instance, docs/behaviour.md#the-container-document: the state goes into the document as schema2.ContainerCredentialGuardState marshals it — struct key order, unknown and empty fields dropped, no entry without one', async () => {
     const host = new AnsweringHost({ root: b.root });
     const instances = (p: ServiceProperties) => (p.Properties![0] as { Instances: { Id: string }[] }).Instances;
     host.answer = (p) => ({
@@ -111,7 +111,7 @@ describe('credentials: Container Credential Guard', () => {
     assert.deepEqual(host.snapshot().ccgInstances, []);
   });
 
-  it('layers Q6: a hypervisor-isolated instance without HvSocketConfig is an error, not a crash', async () => {
+  it('docs/layers.md#q6-no-hvsocketconfig: a hypervisor-isolated instance without HvSocketConfig is an error, not a crash', async () => {
     const host = new AnsweringHost({ root: b.root });
     const vm = await host.createUtilityVm({ id: 'pod1@vm' });
     host.answer = (p) => ({ Properties: [{ Instances: ((p.Properties![0] as { Instances: object[] }).Instances).map((i) => ({ ...i, HvSocketConfig: undefined })) }] });

@@ -1,5 +1,5 @@
-// Assigned devices and guest drivers (layers-scratch-ccg-devices.md §9.2 V7-V9, §5,
-// §6) and DESIGN difference 4.
+// Assigned devices and guest drivers (docs/layers.md#vectors V7-V9, docs/layers.md#assigned-devices,
+// docs/layers.md#guest-drivers) and docs/differences.md#difference-4.
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
@@ -16,7 +16,7 @@ const VMBUS = /^VirtualMachine\/Devices\/VirtualPci\/([0-9a-f-]{36})$/;
 const withDevices = (devices: object[], annotations?: Record<string, string>) =>
   spec([L3, L1, S], annotations === undefined ? {} : { annotations }, { devices });
 
-describe('devices: process isolation (document only, §5.3)', () => {
+describe('devices: process isolation (document only, docs/layers.md#devices-in-the-container-document)', () => {
   let b: Bench;
   beforeEach(async () => {
     b = await bench();
@@ -46,7 +46,7 @@ describe('devices: process isolation (document only, §5.3)', () => {
   });
 });
 
-describe('devices: hypervisor isolation (§5.2)', () => {
+describe('devices: hypervisor isolation (docs/layers.md#devices-in-a-utility-vm)', () => {
   let b: Bench;
   let vm: UtilityVm;
   beforeEach(async () => {
@@ -117,7 +117,7 @@ describe('devices: hypervisor isolation (§5.2)', () => {
     await a.resources.release({ all: true });
   });
 
-  it('V7 (DESIGN differences 1 and 4): a class device is rejected before the device-util share is added', async () => {
+  it('V7 (docs/differences.md#difference-1 and docs/differences.md#difference-4): a class device is rejected before the device-util share is added', async () => {
     const from = b.host.calls.length;
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: withDevices([CLASS]), host: b.host, uvm: vm }));
     assert.equal(err.message, `device type class for device ${CLASS.id} is not supported in windows`);
@@ -125,7 +125,7 @@ describe('devices: hypervisor isolation (§5.2)', () => {
     assert.deepEqual(b.host.calls.slice(from), []);
   });
 
-  it('DESIGN difference 4: a failed second assignment releases the first device and the device-util share', async () => {
+  it('docs/differences.md#difference-4: a failed second assignment releases the first device and the device-util share', async () => {
     const second = 'PCIP\\VEN_8086&DEV_1234\\7&1&0&0000';
     b.host.injectFault({ api: 'HcsModifyComputeSystem', match: (c) => json(c.document).includes('VEN_8086') });
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: withDevices([{ id: GPU, idType: 'vpci' }, { id: second, idType: 'vpci' }]), host: b.host, uvm: vm }));
@@ -157,7 +157,7 @@ describe('devices: hypervisor isolation (§5.2)', () => {
   });
 });
 
-describe('guest drivers (§6)', () => {
+describe('guest drivers (docs/layers.md#guest-drivers)', () => {
   let b: Bench;
   let vm: UtilityVm;
   const drivers = (v: string) => spec([L3, L1, S], { annotations: { 'io.microsoft.virtualmachine.kerneldrivers': v } });

@@ -1,5 +1,5 @@
-// golang.org/x/sys/windows EscapeArg and hcsshim's CommandLine (mounts.md §3.2;
-// layers §5.2, §6.2).
+// golang.org/x/sys/windows EscapeArg and hcsshim's CommandLine (docs/mounts.md#sandbox-mounts;
+// docs/layers.md#devices-in-a-utility-vm, docs/layers.md#installing-a-driver-directory).
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -33,17 +33,17 @@ describe('EscapeArg', () => {
 });
 
 describe('makeCommandLine', () => {
-  it('mounts §3.2 the sandbox mkdir: & stays a bare cmd.exe separator', () => {
+  it('docs/mounts.md#sandbox-mounts the sandbox mkdir: & stays a bare cmd.exe separator', () => {
     const p = String.raw`C:\SandboxMounts\a\b`;
     assert.equal(makeCommandLine(['cmd', '/c', 'mkdir', p, '&', 'dir', p]), String.raw`cmd /c mkdir C:\SandboxMounts\a\b & dir C:\SandboxMounts\a\b`);
   });
 
-  it('mounts §3.2 a path with a space is quoted', () => {
+  it('docs/mounts.md#sandbox-mounts a path with a space is quoted', () => {
     const p = String.raw`C:\SandboxMounts\my dir`;
     assert.equal(makeCommandLine(['cmd', '/c', 'mkdir', p, '&', 'dir', p]), String.raw`cmd /c mkdir "C:\SandboxMounts\my dir" & dir "C:\SandboxMounts\my dir"`);
   });
 
-  it('layers §6.2 the pnputil driver install keeps the forward slash before *.inf', () => {
+  it('docs/layers.md#installing-a-driver-directory the pnputil driver install keeps the forward slash before *.inf', () => {
     const uvmPath = VSMB_SHARE_PREFIX + 's4';
     assert.equal(
       makeCommandLine(['cmd', '/c', PNPUTIL_PATH, '/add-driver', `${uvmPath}/*.inf`, '/subdirs', '/install']),
@@ -51,7 +51,7 @@ describe('makeCommandLine', () => {
     );
   });
 
-  it('layers §5.2 the device-util query', () => {
+  it('docs/layers.md#devices-in-a-utility-vm the device-util query', () => {
     const tool = VSMB_SHARE_PREFIX + String.raw`s3\device-util.exe`;
     assert.equal(
       makeCommandLine([tool, 'children', String.raw`--parentID=VMBUS\{44c4f61d-4444-4400-9d52-802e27ede19f}\{3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e}`, '--property=location']),

@@ -1,6 +1,6 @@
-// Every HCS / GCS document of the two reference notes that lib/hcs/documents.ts
+// Every HCS / GCS document of docs/mounts.md and docs/layers.md that lib/hcs/documents.ts
 // builds, compared byte for byte (key order included) with JSON.stringify.
-// Expected texts are the reference JSON verbatim (String.raw keeps its escapes).
+// Expected texts are the JSON hcsshim v0.11.4 sends, verbatim (String.raw keeps its escapes).
 
 import assert from 'node:assert/strict';
 import {
@@ -43,15 +43,15 @@ function same(actual: unknown, expectedJson: string): void {
 const L3 = String.raw`C:\layers\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e`;
 const SH = VSMB_SHARE_PREFIX;
 
-describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
-  it('§3.3.1 a read-only layer share carries TakeBackupPrivilege in schema order', () => {
+describe('layer documents (docs/layers.md)', () => {
+  it('docs/layers.md#one-share-per-read-only-layer a read-only layer share carries TakeBackupPrivilege in schema order', () => {
     same(
       vsmbShareAdd({ name: 's1', path: L3, options: { ...defaultVsmbOptions(true, false), TakeBackupPrivilege: true } }, 'Add'),
       String.raw`{"ResourcePath":"VirtualMachine/Devices/VirtualSmb/Shares","RequestType":"Add","Settings":{"Name":"s1","Path":"C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e","Options":{"ReadOnly":true,"ShareRead":true,"CacheIo":true,"TakeBackupPrivilege":true,"PseudoOplocks":true}}}`,
     );
   });
 
-  it('§3.3.2 the container scratch goes to LUN 1 with a guest MappedVirtualDisk at the cleaned root', () => {
+  it('docs/layers.md#scratch-on-scsi the container scratch goes to LUN 1 with a guest MappedVirtualDisk at the cleaned root', () => {
     const vhd = String.raw`\\?\Volume{1b8c0000-0000-0000-0000-000000000001}\layers\scratch1\sandbox.vhdx`;
     const doc = scsiAttachmentAdd(0, 1, { type: 'VirtualDisk', path: vhd }, mappedVirtualDiskGuest('Add', String.raw`C:\c\1`, 1));
     same(
@@ -61,7 +61,7 @@ describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
     same(doc.GuestRequest, String.raw`{"RequestType":"Add","ResourceType":"MappedVirtualDisk","Settings":{"ContainerPath":"C:\\c\\1","Lun":1}}`);
   });
 
-  it('§3.3.3 CombinedLayers names each layer by NameToGuid and share path, without ScratchPath', () => {
+  it('docs/layers.md#combinedlayers CombinedLayers names each layer by NameToGuid and share path, without ScratchPath', () => {
     same(
       combinedLayersAdd(String.raw`C:\c\1`, [
         { id: '6ba9cac1-7086-5ee9-a197-c465d3f50ad7', path: SH + 's1' },
@@ -71,7 +71,7 @@ describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
     );
   });
 
-  it('§3.3.4 release: CombinedLayers Remove, guest then host SCSI Remove, share Remove', () => {
+  it('docs/layers.md#releasing-the-layers-of-a-uvm release: CombinedLayers Remove, guest then host SCSI Remove, share Remove', () => {
     same(combinedLayersRemove(String.raw`C:\c\1`), String.raw`{"RequestType":"Remove","ResourceType":"CombinedLayers","Settings":{"ContainerRootPath":"C:\\c\\1"}}`);
     const doc = scsiAttachmentRemove(0, 1, mappedVirtualDiskGuest('Remove', String.raw`C:\c\1`, 1));
     same(doc.GuestRequest, String.raw`{"RequestType":"Remove","ResourceType":"MappedVirtualDisk","Settings":{"ContainerPath":"C:\\c\\1","Lun":1}}`);
@@ -79,7 +79,7 @@ describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
     same(vsmbShareRemove('s1'), `{"ResourcePath":"VirtualMachine/Devices/VirtualSmb/Shares","RequestType":"Remove","Settings":{"Name":"s1"}}`);
   });
 
-  it('§2.3 LayerData always prints SchemaVersion, {} when zero', () => {
+  it('docs/layers.md#layerdata LayerData always prints SchemaVersion, {} when zero', () => {
     same(
       layerData([{ id: '6ba9cac1-7086-5ee9-a197-c465d3f50ad7', path: L3 }]),
       String.raw`{"SchemaVersion":{},"Layers":[{"Id":"6ba9cac1-7086-5ee9-a197-c465d3f50ad7","Path":"C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e"}]}`,
@@ -87,7 +87,7 @@ describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
     same(layerData([], { Major: 2, Minor: 1 }), `{"SchemaVersion":{"Major":2,"Minor":1}}`);
   });
 
-  it('§7.2 Storage of a process-isolated and of a hypervisor-isolated container', () => {
+  it('docs/behaviour.md#the-container-document Storage of a process-isolated and of a hypervisor-isolated container', () => {
     same(
       storage(
         [
@@ -105,8 +105,8 @@ describe('layer documents (layers-scratch-ccg-devices.md §2-§3)', () => {
   });
 });
 
-describe('credential guard documents (layers §4)', () => {
-  it('§4.1 AddInstance passes the credential spec verbatim as one string', () => {
+describe('credential guard documents (docs/layers.md#credential-guard)', () => {
+  it('docs/layers.md#adding-an-instance AddInstance passes the credential spec verbatim as one string', () => {
     const cs = '{"CmsPlugins":["ActiveDirectory"]}';
     same(
       ccgAddInstance('c1', cs, 'LRPC'),
@@ -125,12 +125,12 @@ describe('credential guard documents (layers §4)', () => {
     );
   });
 
-  it('§4.2 the property query and §4.4 RemoveInstance', () => {
+  it('docs/layers.md#querying-the-instance the property query and docs/layers.md#removing-an-instance RemoveInstance', () => {
     same(ccgPropertyQuery(), `{"PropertyTypes":["ContainerCredentialGuard"]}`);
     same(ccgRemoveInstance('c1'), `{"PropertyType":"ContainerCredentialGuard","Settings":{"Operation":"RemoveInstance","OperationDetails":{"Id":"c1"}}}`);
   });
 
-  it('§4.3 the hvsocket service Update keeps only the four schema fields', () => {
+  it('docs/layers.md#hvsocket-service-entry the hvsocket service Update keeps only the four schema fields', () => {
     const fromHcs = JSON.parse(
       '{"BindSecurityDescriptor":"D:P(A;;FA;;;SY)","ConnectSecurityDescriptor":"D:P(A;;FA;;;BA)","AllowWildcardBinds":true,"Extra":"dropped"}',
     );
@@ -145,10 +145,10 @@ describe('credential guard documents (layers §4)', () => {
   });
 });
 
-describe('device documents (layers §5)', () => {
+describe('device documents (docs/layers.md#assigned-devices)', () => {
   const vmbus = '3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e';
 
-  it('§5.2 VPCI Add omits VirtualFunction 0 and Remove has no Settings', () => {
+  it('docs/layers.md#devices-in-a-utility-vm VPCI Add omits VirtualFunction 0 and Remove has no Settings', () => {
     same(
       virtualPciAdd(vmbus, [{ deviceInstancePath: String.raw`PCIP\VEN_10DE&DEV_1EB8&SUBSYS_12A210DE&REV_A1\6&2A0A8D3B&0&0000` }]),
       String.raw`{"ResourcePath":"VirtualMachine/Devices/VirtualPci/3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e","RequestType":"Add","Settings":{"Functions":[{"DeviceInstancePath":"PCIP\\VEN_10DE&DEV_1EB8&SUBSYS_12A210DE&REV_A1\\6&2A0A8D3B&0&0000"}]}}`,
@@ -160,7 +160,7 @@ describe('device documents (layers §5)', () => {
     same(virtualPciRemove(vmbus), `{"ResourcePath":"VirtualMachine/Devices/VirtualPci/3f0b2c1e-7a4d-4c57-9d0e-5d6a1b2c3d4e","RequestType":"Remove"}`);
   });
 
-  it('§5.2 the device-util file share restricts access to the one file', () => {
+  it('docs/layers.md#devices-in-a-utility-vm the device-util file share restricts access to the one file', () => {
     same(
       vsmbShareAdd(
         {
@@ -175,13 +175,13 @@ describe('device documents (layers §5)', () => {
     );
   });
 
-  it('§5.3 / V7 / V8 assigned devices: location path, class GUID without Type', () => {
+  it('docs/layers.md#devices-in-the-container-document / V7 / V8 assigned devices: location path, class GUID without Type', () => {
     same(assignedDevice('vpci-location-path', 'PCIROOT(0)#PCI(0300)#PCI(0000)'), `{"Type":"DeviceInstance","LocationPath":"PCIROOT(0)#PCI(0300)#PCI(0000)"}`);
     same(assignedDevice('class', '5B45201D-F2F2-4F3B-85BB-30FF1F953599'), `{"InterfaceClassGuid":"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}`);
     same(assignedDevice('vpci-class-guid', '5B45201D-F2F2-4F3B-85BB-30FF1F953599'), `{"InterfaceClassGuid":"5B45201D-F2F2-4F3B-85BB-30FF1F953599"}`);
   });
 
-  it('§5.3 any other IDType is an invalid spec naming the device', () => {
+  it('docs/layers.md#devices-in-the-container-document any other IDType is an invalid spec naming the device', () => {
     assert.throws(
       () => assignedDevice('vpci', 'PCIP\\X'),
       (e: unknown) => e instanceof WcowError && e.code === 'ERR_INVALID_SPEC' && e.resource === 'PCIP\\X' && e.message === 'specified device PCIP\\X has unsupported type vpci',
@@ -190,7 +190,7 @@ describe('device documents (layers §5)', () => {
 });
 
 describe('guest process documents', () => {
-  it('mounts §3.2 the sandbox mkdir runs as SYSTEM in C:\\ with only a stderr pipe', () => {
+  it('docs/mounts.md#sandbox-mounts the sandbox mkdir runs as SYSTEM in C:\\ with only a stderr pipe', () => {
     same(
       processParameters({
         commandLine: String.raw`cmd /c mkdir C:\SandboxMounts\a\b & dir C:\SandboxMounts\a\b`,
@@ -207,11 +207,11 @@ describe('guest process documents', () => {
   });
 });
 
-describe('SCSI mount documents (mounts.md §4)', () => {
+describe('SCSI mount documents (docs/mounts.md#scsi-disks)', () => {
   const ro = () =>
     scsiAttachmentAdd(0, 2, { type: 'VirtualDisk', path: String.raw`C:\disks\data.vhdx`, readOnly: true }, mappedVirtualDiskGuest('Add', String.raw`C:\mounts\m1`, 2));
 
-  it('§4.5 split path: host part without GuestRequest, guest part alone', () => {
+  it('docs/mounts.md#adding-an-attachment split path: host part without GuestRequest, guest part alone', () => {
     same(
       withoutGuestRequest(ro()),
       String.raw`{"ResourcePath":"VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/2","RequestType":"Add","Settings":{"Type":"VirtualDisk","Path":"C:\\disks\\data.vhdx","ReadOnly":true}}`,
@@ -219,21 +219,21 @@ describe('SCSI mount documents (mounts.md §4)', () => {
     same(ro().GuestRequest, String.raw`{"RequestType":"Add","ResourceType":"MappedVirtualDisk","Settings":{"ContainerPath":"C:\\mounts\\m1","Lun":2}}`);
   });
 
-  it('§4.5 combined form carries GuestRequest last', () => {
+  it('docs/mounts.md#adding-an-attachment combined form carries GuestRequest last', () => {
     same(
       ro(),
       String.raw`{"ResourcePath":"VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/2","RequestType":"Add","Settings":{"Type":"VirtualDisk","Path":"C:\\disks\\data.vhdx","ReadOnly":true},"GuestRequest":{"RequestType":"Add","ResourceType":"MappedVirtualDisk","Settings":{"ContainerPath":"C:\\mounts\\m1","Lun":2}}}`,
     );
   });
 
-  it('§4.5 the rollback of a failed guest add re-sends the host part as Remove with its Settings', () => {
+  it('docs/mounts.md#adding-an-attachment the rollback of a failed guest add re-sends the host part as Remove with its Settings', () => {
     same(
       asRemove(withoutGuestRequest(ro())),
       String.raw`{"ResourcePath":"VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/2","RequestType":"Remove","Settings":{"Type":"VirtualDisk","Path":"C:\\disks\\data.vhdx","ReadOnly":true}}`,
     );
   });
 
-  it('§4.5 physical disk and extensible virtual disk Settings', () => {
+  it('docs/mounts.md#adding-an-attachment physical disk and extensible virtual disk Settings', () => {
     same(scsiAttachmentAdd(0, 2, { type: 'PassThru', path: String.raw`\\.\PHYSICALDRIVE2` }).Settings, String.raw`{"Type":"PassThru","Path":"\\\\.\\PHYSICALDRIVE2"}`);
     same(
       scsiAttachmentAdd(0, 2, { type: 'ExtensibleVirtualDisk', path: '{pool-id}{vdisk-id}', evdType: 'space' }).Settings,
@@ -241,11 +241,11 @@ describe('SCSI mount documents (mounts.md §4)', () => {
     );
   });
 
-  it('§4.6 an EVD with an empty mount path omits Path', () => {
+  it('docs/mounts.md#extensible-virtual-disk-paths an EVD with an empty mount path omits Path', () => {
     same(scsiAttachmentAdd(0, 2, { type: 'ExtensibleVirtualDisk', path: '', evdType: 'space' }).Settings, `{"Type":"ExtensibleVirtualDisk","ExtensibleVirtualDiskType":"space"}`);
   });
 
-  it('§4.7 remove: guest MappedVirtualDisk Remove then host Remove without Settings', () => {
+  it('docs/mounts.md#removing-an-attachment remove: guest MappedVirtualDisk Remove then host Remove without Settings', () => {
     const doc = scsiAttachmentRemove(0, 2, mappedVirtualDiskGuest('Remove', String.raw`C:\mounts\m1`, 2));
     same(doc.GuestRequest, String.raw`{"RequestType":"Remove","ResourceType":"MappedVirtualDisk","Settings":{"ContainerPath":"C:\\mounts\\m1","Lun":2}}`);
     same(withoutGuestRequest(doc), `{"ResourcePath":"VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/2","RequestType":"Remove"}`);
@@ -255,7 +255,7 @@ describe('SCSI mount documents (mounts.md §4)', () => {
     same(mappedVirtualDiskGuest('Add', 'C:\\x', 0).Settings, String.raw`{"ContainerPath":"C:\\x"}`);
   });
 
-  it('§4.1 the other controllers have their own GUIDs; out-of-range locations are refused', () => {
+  it('docs/mounts.md#controller-and-luns the other controllers have their own GUIDs; out-of-range locations are refused', () => {
     assert.equal(scsiAttachmentPath(3, 63), 'VirtualMachine/Devices/Scsi/305891a9-b251-5dfe-91a2-c25d9212275b/Attachments/63');
     for (const [c, l] of [[4, 0], [0, 64], [0, -1], [0, 1.5]] as const) {
       assert.throws(() => scsiAttachmentPath(c, l), (e: unknown) => e instanceof WcowError && e.code === 'ERR_INVALID_ARGUMENT');
@@ -263,7 +263,7 @@ describe('SCSI mount documents (mounts.md §4)', () => {
   });
 });
 
-describe('VSMB options (mounts.md §5.1 option table)', () => {
+describe('VSMB options (docs/mounts.md#share-options)', () => {
   const table: [string, Parameters<typeof vsmbOptions>[0], string][] = [
     ['OCI mount rw dir', defaultVsmbOptions(false, false), '{}'],
     ['OCI mount rw dir, no direct map', defaultVsmbOptions(false, true), '{"NoDirectmap":true}'],
@@ -285,7 +285,7 @@ describe('VSMB options (mounts.md §5.1 option table)', () => {
   });
 });
 
-describe('mount vectors V1-V8 (mounts.md §9.2)', () => {
+describe('mount vectors V1-V8 (docs/mounts.md#vectors)', () => {
   it('V1 rw dir share: Add with Options {}, MappedDirectory without ReadOnly, Remove by name', () => {
     same(
       vsmbShareAdd({ name: 's3', path: String.raw`C:\data\rw`, options: defaultVsmbOptions(false, false) }, 'Add'),
@@ -378,7 +378,7 @@ describe('mount vectors V1-V8 (mounts.md §9.2)', () => {
     same(mappedDirectory({ hostPath: String.raw`C:\mounts\m1`, containerPath: String.raw`C:\evd`, readOnly: false }), String.raw`{"HostPath":"C:\\mounts\\m1","ContainerPath":"C:\\evd"}`);
   });
 
-  it('§9.3 combined scenario: MappedDirectories and MappedPipes of the container document', () => {
+  it('docs/mounts.md#combined-scenario-m1-m8 combined scenario: MappedDirectories and MappedPipes of the container document', () => {
     const dirs = [
       mappedDirectory({ hostPath: SH + 's3', containerPath: String.raw`C:\rw`, readOnly: false }),
       mappedDirectory({ hostPath: SH + 's4', containerPath: String.raw`C:\ro`, readOnly: true }),

@@ -1,5 +1,5 @@
-// Go path/filepath on Windows, as hcsshim computes paths (mounts.md §3.2, §5.3;
-// layers §5.2). Expected values are what Go's filepath returns on Windows.
+// Go path/filepath on Windows, as hcsshim computes paths (docs/mounts.md#sandbox-mounts, docs/mounts.md#guest-path-of-a-share;
+// docs/layers.md#devices-in-a-utility-vm). Expected values are what Go's filepath returns on Windows.
 
 import assert from 'node:assert/strict';
 import { base, clean, dir, isAbs, join, split, volumeName } from '../../lib/host/winpath';

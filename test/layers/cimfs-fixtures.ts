@@ -1,4 +1,4 @@
-// The cimfs snapshotter's layout of the CimFS vectors (rootfs-cimfs-main.md §1.6 P7, §2.8):
+// The cimfs snapshotter's layout of the CimFS vectors (docs/rootfs.md#rootfs-vectors P7, docs/rootfs.md#cimfs-vectors):
 // snapshot 7 (the scratch) over forked CIM layers 6 and 5.
 
 import { simulatedCimContent } from '../../lib/host/simulated/cimfs';
@@ -8,7 +8,7 @@ import type { Bench } from '../allocate/fixtures';
 export const SNAP = 'C:\\s\\snapshots';
 export const SCRATCH = `${SNAP}\\7`;
 export const CIMS = `${SNAP}\\cim-layers`;
-/** P7 (§1.6): containerd ≥ 2.1's cimfs snapshotter mount for snapshot 7 over 6 over 5. */
+/** P7 (docs/rootfs.md#rootfs-vectors): containerd ≥ 2.1's cimfs snapshotter mount for snapshot 7 over 6 over 5. */
 export const P7: RootfsMount = {
   type: 'CimFS',
   source: SCRATCH,

@@ -1,4 +1,4 @@
-// hcsshim main's additive features (rootfs-cimfs-main.md §4): `uvm://` pod pipes (U1-U4) and
+// hcsshim main's additive features (docs/rootfs.md#additions-from-hcsshim-main): `uvm://` pod pipes (U1-U4) and
 // the `gpu` device id type for hypervisor isolation (G1, G2). Each changes nothing for input
 // v0.11.4 accepted; behaviour changes of main (U5, direct-mapped shares, PropagateNumaAffinity)
 // are not adopted (README "hcsshim main differs").
@@ -61,7 +61,7 @@ describe('hcsshim main additive: uvm:// pod pipes (U1-U4)', () => {
 
   it('U3 not adopted: uvm:// with a non-pipe destination fails as v0.11.4 fails it (a VSMB share of no file)', async () => {
     const e = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [{ source: 'uvm://\\\\.\\pipe\\a', destination: 'C:\\a' }] }), host: b.host, uvm: vm }));
-    // The missing share source is found by the host preflight now (DESIGN difference 9).
+    // The missing share source is found by the host preflight now (docs/differences.md#difference-9).
     assert.equal(e.op, 'preflight');
   });
 

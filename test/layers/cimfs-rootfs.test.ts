@@ -1,4 +1,4 @@
-// Typed rootfs mounts (rootfs-cimfs-main.md §1): hcsshim main's ParseWCOWLayers vectors
+// Typed rootfs mounts (docs/rootfs.md#typed-rootfs-mounts): hcsshim main's ParseWCOWLayers vectors
 // P1-P13, Go encoding/json's error texts for the option arrays, and the allocation from a
 // `windows-layer` mount being the allocation from the equivalent LayerFolders.
 

@@ -1,4 +1,4 @@
-// Process-isolated forked CimFS (rootfs-cimfs-main.md §2): the volume GUID vectors, the
+// Process-isolated forked CimFS (docs/rootfs.md#process-isolated-cimfs): the volume GUID vectors, the
 // call-sequence vectors C1-C5 against the simulated host (exact calls, documents, error
 // texts, release order), the simulated service's refusals, a fault at every
 // state-changing call, and recover() after a process gave up mid-way.
@@ -161,7 +161,7 @@ describe('CimFS: process-isolated forked CIM layers (simulated host)', () => {
   it('a second container with the same id collides on the CIM volume (mounted twice is refused); the first is untouched', async () => {
     const first = await cimAllocate(b);
     const live = b.host.snapshot();
-    // The preflight refuses the id before any call (DESIGN difference 9); the service itself
+    // The preflight refuses the id before any call (docs/differences.md#difference-9); the service itself
     // refuses a second mount at the volume GUID.
     const e = await rejects(cimAllocate(b));
     assert.equal(e.code, 'ERR_ALREADY_EXISTS');

@@ -1,4 +1,4 @@
-// Layers and scratch vectors (layers-scratch-ccg-devices.md §9.2 V1-V4, §2, §3).
+// Layers and scratch vectors (docs/layers.md#vectors V1-V4, docs/layers.md#scratch, docs/layers.md#mounting-layers).
 
 import * as assert from 'node:assert/strict';
 import { allocateWindowsResources } from '../../lib/allocate';
@@ -33,7 +33,7 @@ describe('layers: process isolation (Argon)', () => {
       ...nameToGuid,
       'PrepareLayer',
       'GetLayerMountPath',
-      // hcsdoc_wcow names the layers again when it builds Storage (layers §7.2).
+      // hcsdoc_wcow names the layers again when it builds Storage (docs/behaviour.md#the-container-document).
       ...nameToGuid,
     ]);
     const create = b.host.calls.find((c) => c.api === 'CreateSandboxLayer')!;
@@ -190,7 +190,7 @@ describe('layers: scratch folder and sandbox.vhdx', () => {
     assert.ok(!apis(b.host.calls).includes('ActivateLayer'));
   });
 
-  it('layers Q3: a trailing separator on a layer folder still names the folder (NameToGuid of the basename)', async () => {
+  it('docs/layers.md#q3-trailing-separators: a trailing separator on a layer folder still names the folder (NameToGuid of the basename)', async () => {
     const a = await allocateWindowsResources({ id: 'c1', spec: spec([L3 + '\\', L1, S + '\\']), host: b.host });
     assert.equal(json(b.host.calls.find((c) => c.api === 'PrepareLayer')!.args), json({ parents: [descriptors[0], descriptors[2]] }));
     await a.resources.release({ all: true });
@@ -227,7 +227,7 @@ describe('layers: hypervisor isolation (v2 Xenon)', () => {
         ['NameToGuid', json(L3.slice(10))],
         ['NameToGuid', json(L1.slice(10))],
         ['GuestRequest', json({ RequestType: 'Add', ResourceType: 'CombinedLayers', Settings: { ContainerRootPath: 'C:\\c\\1', Layers: [{ Id: L3_ID, Path: SH + '\\s1' }, { Id: L1_ID, Path: SH + '\\s2' }] } })],
-        // Storage.Layers of the container document (GetHCSLayers again, layers §7.2).
+        // Storage.Layers of the container document (GetHCSLayers again, docs/behaviour.md#the-container-document).
         ['NameToGuid', json(L3.slice(10))],
         ['NameToGuid', json(L1.slice(10))],
       ],
@@ -324,7 +324,7 @@ describe('layers: pod sandbox and missing layer folders', () => {
     assert.deepEqual(u.guest.combinedLayers.length, 1);
   });
 
-  it('DESIGN difference 11: a failed pause-container allocation in a UVM takes its layers back (hcsshim leaves them in the UVM)', async () => {
+  it('docs/differences.md#difference-11: a failed pause-container allocation in a UVM takes its layers back (hcsshim leaves them in the UVM)', async () => {
     const vm = await b.host.createUtilityVm({ id: 'pod1@vm' });
     await b.file('C:\\data\\x.txt', 'x');
     const s = spec([L3, L1, S], { ...sandbox, mounts: [{ source: 'C:\\data', destination: 'C:\\x' }] });
@@ -354,14 +354,14 @@ describe('layers: pod sandbox and missing layer folders', () => {
     assert.deepEqual(b.host.calls, []);
   });
 
-  it('V4 / DESIGN difference 7: LayerFolders [] is an error, not a crash', async () => {
+  it('V4 / docs/differences.md#difference-7: LayerFolders [] is an error, not a crash', async () => {
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([]), host: b.host }));
     assert.equal(err.code, 'ERR_INVALID_SPEC');
     assert.match(err.message, /'Spec\.Windows\.LayerFolders' is empty/);
     assert.deepEqual(b.host.calls, []);
   });
 
-  it('V4 / layers Q2 with DESIGN difference 1: [S] fails before the scratch is created', async () => {
+  it('V4 / docs/layers.md#q2-one-layer-folder with docs/differences.md#difference-1: [S] fails before the scratch is created', async () => {
     const err = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([S]), host: b.host }));
     assert.equal(err.message, 'failed to mount container storage: need at least two layers - base and scratch');
     assert.deepEqual(b.host.calls, []);

@@ -1,4 +1,4 @@
-// Mount classification and the pure mount computations (mounts.md §2, §3.2, §4.6, §6).
+// Mount classification and the pure mount computations (docs/mounts.md#setupmounts-mount-by-mount, docs/mounts.md#sandbox-mounts, docs/mounts.md#extensible-virtual-disk-paths, docs/mounts.md#named-pipes).
 
 import assert from 'node:assert/strict';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../lib/mounts/classify';
 import { WcowError } from '../../lib/errors';
 
-describe('classifyMount (mounts.md §2 step 6, first match wins)', () => {
+describe('classifyMount (docs/mounts.md#setupmounts-mount-by-mount step 6, first match wins)', () => {
   it('a disk type goes to SCSI whatever the source looks like', () => {
     assert.deepEqual(classifyMount({ type: 'physical-disk', source: String.raw`\\.\PHYSICALDRIVE2` }), {
       kind: 'scsi',
@@ -51,7 +51,7 @@ describe('classifyMount (mounts.md §2 step 6, first match wins)', () => {
   });
 });
 
-describe('isReadOnlyMount (mounts.md §2 step 5)', () => {
+describe('isReadOnlyMount (docs/mounts.md#setupmounts-mount-by-mount step 5)', () => {
   const cases: [string[] | undefined, boolean][] = [
     [undefined, false],
     [[], false],
@@ -68,7 +68,7 @@ describe('isReadOnlyMount (mounts.md §2 step 5)', () => {
   }
 });
 
-describe('sandboxMountPath (mounts.md §3.2 table)', () => {
+describe('sandboxMountPath (docs/mounts.md#sandbox-paths)', () => {
   const table: [string, string][] = [
     ['sandbox:///a/b', String.raw`C:\SandboxMounts\a\b`],
     ['sandbox://a/b', String.raw`C:\SandboxMounts\a\b`],
@@ -89,7 +89,7 @@ describe('sandboxMountPath (mounts.md §3.2 table)', () => {
   }
 });
 
-describe('parseExtensibleVirtualDiskPath (mounts.md §4.6 table)', () => {
+describe('parseExtensibleVirtualDiskPath (docs/mounts.md#extensible-virtual-disk-paths)', () => {
   const ok: [string, string, string][] = [
     ['evd://space/{p}{v}', 'space', '{p}{v}'],
     [String.raw`evd://mytype/C:\disks\data.vhdx`, 'mytype', String.raw`C:\disks\data.vhdx`],
@@ -121,7 +121,7 @@ describe('formatMount: Go %+v of specs.Mount', () => {
   });
 });
 
-describe('containerPipeMapping (mounts.md §6)', () => {
+describe('containerPipeMapping (docs/mounts.md#named-pipes)', () => {
   const m = { source: String.raw`\\.\pipe\hostPipe`, destination: String.raw`\\.\pipe\containerPipe` };
   it('hypervisor-isolated: the host pipe through the VSMB IPC$ share', () => {
     assert.deepEqual(containerPipeMapping(m, true), {

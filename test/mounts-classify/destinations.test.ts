@@ -1,5 +1,5 @@
 // Mount destinations, pipe sources and path characters are checked before the first side
-// effect (issue 15.8; DESIGN difference 9 family): hcsshim hands them to HCS, which fails
+// effect (issue 15.8; docs/differences.md#difference-9 family): hcsshim hands them to HCS, which fails
 // late — or, for `\\.\pipe\..\..\C:\x`, maps whatever the path reaches.
 
 import assert from 'node:assert/strict';
@@ -58,7 +58,7 @@ describe('mount destinations and pipe sources (issue 15.8)', () => {
     refused([{ source: 'C:\\data\\rw', destination: 'C:\\r\nw' }], 'ERR_INVALID_MOUNT', 0);
   });
 
-  it('what the reference and hcsshim tests use is accepted', () => {
+  it('what the docs/ vectors and hcsshim tests use is accepted', () => {
     const pairs = [
       ['C:\\data\\rw', 'C:\\rw'],
       ['C:\\data\\cfg\\app.json', 'C:\\app\\app.json'],

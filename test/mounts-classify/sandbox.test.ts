@@ -1,5 +1,5 @@
-// sandbox:// sources are allow-listed (DESIGN difference 10, extending 6): the path reaches
-// `cmd /c mkdir P & dir P` in the utility VM (mounts.md §3.2), where cmd.exe splits the
+// sandbox:// sources are allow-listed (docs/differences.md#difference-10, extending 6): the path reaches
+// `cmd /c mkdir P & dir P` in the utility VM (docs/mounts.md#sandbox-mounts), where cmd.exe splits the
 // arguments of its built-ins at `;` `,` `=` as well as at blanks, and where `& | < > ^ % ! ( ) "`
 // are metacharacters. Only what cannot change the command gets through.
 
@@ -19,7 +19,7 @@ function validate(source: string): WcowError | undefined {
   }
 }
 
-describe('sandbox:// allow-list (DESIGN difference 10)', () => {
+describe('sandbox:// allow-list (docs/differences.md#difference-10)', () => {
   it('issue 15.5: cmd.exe argument separators ; , = are refused, naming the character', () => {
     for (const c of [';', ',', '=']) {
       const source = `sandbox://x${c}C:\\Windows\\System32\\evil`;
@@ -40,7 +40,7 @@ describe('sandbox:// allow-list (DESIGN difference 10)', () => {
     }
   });
 
-  it("what hcsshim's own tests and the reference use is accepted", () => {
+  it("what hcsshim's own tests and the docs/ vectors use is accepted", () => {
     for (const source of ['sandbox:///a/b', 'sandbox://a/b', 'sandbox:///test', 'sandbox://path\\to\\sandboxMount', 'sandbox:///a/./b', 'sandbox:////a//b', 'sandbox:///a/../b', 'sandbox://', 'sandbox:///my dir', 'sandbox:///v1.2_x-Y9']) {
       assert.equal(validate(source), undefined, source);
     }

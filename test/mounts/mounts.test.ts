@@ -1,4 +1,4 @@
-// OCI mount vectors (mounts.md §9.2 V1-V19, §9.3). Each starts from S0: UVM
+// OCI mount vectors (docs/mounts.md#vectors V1-V19, docs/mounts.md#combined-scenario-m1-m8). Each starts from S0: UVM
 // `pod1@vm`, first container (root C:\c\1), 2-layer image (shares s1, s2), container
 // scratch at LUN 1, mount counter 0.
 
@@ -35,7 +35,7 @@ function released(b: Bench, before: number): string[] {
   return b.host.calls.slice(before).map((c) => `${c.api} ${json(c.document)}`);
 }
 
-describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
+describe('mounts: hypervisor-isolated vectors (docs/mounts.md#vectors)', () => {
   let b: Bench;
   let vm: UtilityVm;
   beforeEach(async () => {
@@ -77,7 +77,7 @@ describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
     await releaseAndCheckBaseline(a);
   });
 
-  it('V3 single file rw: the directory shared with AllowedFiles; DESIGN difference 3: its release removes s3', async () => {
+  it('V3 single file rw: the directory shared with AllowedFiles; docs/differences.md#difference-3: its release removes s3', async () => {
     const a = await allocate([FILE]);
     assert.deepEqual(mountCalls(b.host.calls), [
       `HcsModifyComputeSystem ${json({ ResourcePath: VSMB_SHARES, RequestType: 'Add', Settings: { Name: 's3', Path: 'C:\\data\\cfg', AllowedFiles: ['C:\\data\\cfg\\app.json'], Options: { RestrictFileAccess: true, SingleFileMapping: true } } })}`,
@@ -170,7 +170,7 @@ describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
     await releaseAndCheckBaseline(a);
   });
 
-  it('V9 (DESIGN difference 1): Type bind is rejected before anything happens, even after valid mounts', async () => {
+  it('V9 (docs/differences.md#difference-1): Type bind is rejected before anything happens, even after valid mounts', async () => {
     const from = b.host.calls.length;
     const err = await rejects(allocate([RW, { source: 'C:\\data\\rw', destination: 'C:\\x', type: 'bind' }]));
     assert.equal(err.message, "invalid OCI spec - Type 'bind' not supported");
@@ -189,7 +189,7 @@ describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
     assert.equal(err.code, 'ERR_INVALID_MOUNT');
   });
 
-  it('V11 malformed EVD (DESIGN difference 1): same text, but no side effect and no counter value burned', async () => {
+  it('V11 malformed EVD (docs/differences.md#difference-1): same text, but no side effect and no counter value burned', async () => {
     const from = b.host.calls.length;
     const err = await rejects(allocate([{ source: 'evd://space', destination: 'C:\\e', type: 'extensible-virtual-disk' }]));
     assert.equal(err.message, 'adding SCSI mount {Destination:C:\\e Type:extensible-virtual-disk Source:evd://space Options:[]}: invalid extensible vhd path: evd://space');
@@ -199,7 +199,7 @@ describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
     await a.resources.release({ all: true });
   });
 
-  it('V12 (DESIGN difference 6): sandbox:///../Windows and cmd.exe metacharacters are rejected, nothing runs', async () => {
+  it('V12 (docs/differences.md#difference-6): sandbox:///../Windows and cmd.exe metacharacters are rejected, nothing runs', async () => {
     const from = b.host.calls.length;
     for (const source of ['sandbox:///../Windows', 'sandbox:///a&calc']) {
       const err = await rejects(allocate([{ source, destination: 'C:\\x' }]));
@@ -278,7 +278,7 @@ describe('mounts: hypervisor-isolated vectors (mounts §9.2)', () => {
     for (const source of ['\\\\.\\PIPE\\foo', 'C:\\nope']) {
       const err = await rejects(allocate([{ source, destination: 'C:\\x' }]));
       assert.equal(err.message, `failed to add VSMB share to utility VM for mount {Destination:C:\\x Type: Source:${source} Options:[]}: GetFileAttributesEx ${source}: The system cannot find the file specified.`);
-      // hcsshim's text, raised by the host preflight before any hot-add (DESIGN difference 9).
+      // hcsshim's text, raised by the host preflight before any hot-add (docs/differences.md#difference-9).
       assert.equal(err.op, 'preflight');
     }
     assert.deepEqual(b.host.snapshot().uvms['pod1@vm'], SimulatedHost.baseline({ id: 'pod1@vm' }));
@@ -307,7 +307,7 @@ describe('mounts: process isolation (validation only, resolved host paths)', () 
     await a.resources.release({ all: true });
   });
 
-  it('V5/V8 (DESIGN difference 1): an unresolvable source fails before the scratch is created', async () => {
+  it('V5/V8 (docs/differences.md#difference-1): an unresolvable source fails before the scratch is created', async () => {
     for (const m of [SANDBOX, EVD]) {
       b.host.clearCalls();
       const err = await rejects(allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: [m] }), host: b.host }));
@@ -322,14 +322,14 @@ describe('mounts: process isolation (validation only, resolved host paths)', () 
   });
 });
 
-/** The UVM's baseline plus the sandbox directories, which are never removed (mounts §3.2). */
+/** The UVM's baseline plus the sandbox directories, which are never removed (docs/mounts.md#sandbox-mounts). */
 function baselineWithSandbox(): unknown {
   const base = SimulatedHost.baseline({ id: 'pod1@vm' });
   base.guest.directories = ['C:\\SandboxMounts', 'C:\\SandboxMounts\\a', 'C:\\SandboxMounts\\a\\b'];
   return base;
 }
 
-describe('mounts: combined scenario (mounts §9.3)', () => {
+describe('mounts: combined scenario (docs/mounts.md#combined-scenario-m1-m8)', () => {
   let b: Bench;
   let vm: UtilityVm;
   beforeEach(async () => {
@@ -345,7 +345,7 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
     `HcsModifyComputeSystem ${json({ ResourcePath: ATT(lun), RequestType: 'Remove' })}`,
   ];
   const pipeRemove = `HcsModifyComputeSystem ${json({ ResourcePath: 'VirtualMachine/Devices/MappedPipes/\\\\.\\pipe\\foo', RequestType: 'Remove' })}`;
-  /** Release from M4 on: the pipe, the shares newest first, then the layers closer (§9.3). */
+  /** Release from M4 on: the pipe, the shares newest first, then the layers closer (docs/mounts.md#combined-scenario-m1-m8). */
   const fromM4 = [
     pipeRemove,
     remove('s5'),
@@ -357,7 +357,7 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
     remove('s2'),
   ];
 
-  it('M1..M8: counters 1..8, shares s3-s5, LUNs 2-4 at m6-m8, the §9.3 document, release in reverse then the layers', async () => {
+  it('M1..M8: counters 1..8, shares s3-s5, LUNs 2-4 at m6-m8, the docs/mounts.md#combined-scenario-m1-m8 document, release in reverse then the layers', async () => {
     const a = await allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: M }), host: b.host, uvm: vm });
     const calls = mountCalls(b.host.calls);
     assert.deepEqual(
@@ -388,8 +388,8 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
 
     const before = b.host.calls.length;
     await a.resources.release({ all: true });
-    // DESIGN difference 3: M3's share is removed (v0.11.4 fails there and, by
-    // DESIGN difference 2's bug, then leaks the layers).
+    // docs/differences.md#difference-3: M3's share is removed (v0.11.4 fails there and, by
+    // docs/differences.md#difference-2's bug, then leaks the layers).
     assert.deepEqual(released(b, before), [
       ...scsiRemove('C:\\mounts\\m8', 4),
       ...scsiRemove('C:\\mounts\\m7', 3),
@@ -416,7 +416,7 @@ describe('mounts: combined scenario (mounts §9.3)', () => {
     assert.deepEqual(b.host.snapshot().uvms['pod1@vm'], baselineWithSandbox());
   });
 
-  it('DESIGN difference 2: a failed mount release does not stop the release; layers are released and every failure reported', async () => {
+  it('docs/differences.md#difference-2: a failed mount release does not stop the release; layers are released and every failure reported', async () => {
     const a = await allocateWindowsResources({ id: 'c1', spec: spec([L3, L1, S], { mounts: M }), host: b.host, uvm: vm });
     b.host.injectFault({ api: 'HcsModifyComputeSystem', match: (c) => json(c.document) === json({ ResourcePath: VSMB_SHARES, RequestType: 'Remove', Settings: { Name: 's4' } }) });
     const before = b.host.calls.length;

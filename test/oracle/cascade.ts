@@ -1,4 +1,4 @@
-// After hcsshim leaks (its release stopped early, DESIGN 2/3/4, while ours ran to
+// After hcsshim leaks (its release stopped early, docs/differences.md#difference-2, docs/differences.md#difference-3, docs/differences.md#difference-4, while ours ran to
 // the end), hcsshim's UVM still holds shares and LUNs that ours gave back. Later
 // steps in the same UVM then number things differently without doing anything
 // else differently: ours adds again a share hcsshim still holds (a new `s<n>`

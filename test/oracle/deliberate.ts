@@ -1,4 +1,4 @@
-// DESIGN.md's deliberate differences from hcsshim v0.11.4, as the runner accepts
+// The deliberate differences from hcsshim v0.11.4 (docs/differences.md), as the runner accepts
 // them. A scenario declares the differences it must show; the judge then
 // explains every mismatch between hcsshim's run and ours by one of them, and
 // fails the scenario when a mismatch is explained by none, or a declared
@@ -82,7 +82,7 @@ function shares(run: Run): Map<string, { path: string; file: boolean }> {
 function releaseDifference(c: Call, known: Map<string, { path: string; file: boolean }>, op: StepRun['op']): number | undefined {
   const d = doc(c);
   if (c.api === 'HcsModifyServiceSettings') return JSON.stringify(d).includes('"RemoveInstance"') ? 5 : undefined;
-  // The CCG instance's hvsocket service entry goes with it (DESIGN 5).
+  // The CCG instance's hvsocket service entry goes with it (docs/differences.md#difference-5).
   if (d.ResourcePath?.startsWith('VirtualMachine/Devices/HvSocket/') === true) return 5;
   // In a failed allocation ours also takes back the devices assigned before (4); in a release
   // an extra device removal is one hcsshim's stopped release, or its leak, still holds (2).
@@ -157,7 +157,7 @@ function within(small: unknown, big: unknown, at: string, problems: string[]): v
 
 /**
  * CreateContainer takes a container counter value before allocateWindowsResources
- * refuses a spec; the package refuses before taking one (DESIGN 1: "not even the
+ * refuses a spec; the package refuses before taking one (docs/differences.md#difference-1: "not even the
  * container counter"). hcsshim's later container roots `C:\c\<n>` are then one higher
  * per refused container: renumbered in hcsshim's run (any JSON escaping depth).
  */
@@ -218,7 +218,7 @@ export function judge(s: Scenario, theirs: Run, ours: Run, differences: string[]
       }
     }
     // hcsshim fails to remove a single-file share without sending a call (vsmb.go:236-276,
-    // DESIGN 3) where ours drops its reference: equal calls, different release outcomes.
+    // docs/differences.md#difference-3) where ours drops its reference: equal calls, different release outcomes.
     const silentFileShare = () => {
       if (st.op !== 'release' || result.releaseError === null || ourResult.releaseError !== null || !declared.has(3) || !holdsFileShare(theirs, st.container)) return;
       shown.add(3);

@@ -1,7 +1,7 @@
 // Comparing hcsshim's run with the package's: step by step, call by call (api,
 // target, document as JSON text, args, outcome), then each container's results
 // and the final snapshot. Differences are plain sentences; deliberate.ts decides
-// which of them a scenario's declared DESIGN differences explain.
+// which of them a scenario's declared differences (docs/differences.md) explain.
 
 import type { Call, ContainerResult, Run } from './sides';
 

@@ -3,7 +3,7 @@
 // of every kind and option, credential specs, devices of every id type, kernel
 // drivers, pod sandbox containers, up to three containers sharing one UVM's
 // layers, disks and shares, release modes and orders, UVM options, and a fault at
-// the k-th call of an API. Each scenario names the DESIGN differences it may show
+// the k-th call of an API. Each scenario names the differences (docs/differences.md) it may show
 // (`mayDiffer`): what its inputs make possible, not required.
 
 import fc from 'fast-check';
@@ -87,7 +87,7 @@ const KINDS: readonly { arbitrary: fc.Arbitrary<MountKind>; weight: number }[] =
   { arbitrary: fc.constant<MountKind>('nosource'), weight: 1 },
 ];
 
-/** Mount kinds the package refuses before its first side effect, where hcsshim fails later (DESIGN 1). */
+/** Mount kinds the package refuses before its first side effect, where hcsshim fails later (docs/differences.md#difference-1). */
 const REFUSED: readonly MountKind[] = ['bind', 'nosource'];
 /** Kinds that fail an allocation; with the refused ones, only in a UVM's last container (see containerArb). */
 const FAILING: readonly MountKind[] = [...REFUSED, 'missing'];
@@ -106,7 +106,7 @@ const deviceArb = (hyperv: boolean, refusable: boolean): fc.Arbitrary<{ id: stri
         { id: GPU, idType: 'vpci' },
         { id: NIC, idType: 'vpci-instance-id' },
         { id: `${GPU}\\1`, idType: 'vpci-instance-id' },
-        // A UVM takes only vpci ids: the package refuses these up front (DESIGN 1).
+        // A UVM takes only vpci ids: the package refuses these up front (docs/differences.md#difference-1).
         ...(refusable
           ? [
               { id: 'PCIROOT(0)#PCI(0300)#PCI(0000)', idType: 'vpci-location-path' },
@@ -126,16 +126,16 @@ interface Drawn {
 
 /**
  * One container. `refusable`: it may carry what fails its allocation — what the package
- * refuses before any side effect and hcsshim only after some (DESIGN 1, 9), or a missing
+ * refuses before any side effect and hcsshim only after some (docs/differences.md#difference-1, docs/differences.md#difference-9), or a missing
  * mount source. Only the last container of a UVM does: hcsshim's side effects consume
  * counters (share names) that the package's refusal does not, and what hcsshim's
- * rollback leaks (DESIGN 2, 3) stays shared with later containers, whose names and LUNs
+ * rollback leaks (docs/differences.md#difference-2, docs/differences.md#difference-3) stays shared with later containers, whose names and LUNs
  * would then differ for that reason alone.
  */
 const containerArb = (id: string, hyperv: boolean, first: boolean, refusable: boolean): fc.Arbitrary<Drawn> =>
   fc
     .record({
-      // No layer at all: refused by the package (DESIGN 1), accepted by v0.11.4.
+      // No layer at all: refused by the package (docs/differences.md#difference-1), accepted by v0.11.4.
       layers: fc.subarray(LAYERS, { minLength: refusable ? 0 : 1, maxLength: 3 }),
       mounts: mountsArb(hyperv, refusable),
       ccg: fc.boolean(),
@@ -177,7 +177,7 @@ const faultArb: fc.Arbitrary<Fault | undefined> = fc.option(
   { freq: 3 },
 );
 
-/** What a scenario's inputs let it show (DESIGN numbers). */
+/** What a scenario's inputs let it show (numbers of docs/differences.md). */
 function mayDiffer(hyperv: boolean, drawn: readonly Drawn[], fault: Fault | undefined): number[] {
   const out = new Set<number>();
   for (const { container, kinds } of drawn) {

@@ -2,7 +2,7 @@
 // per guest mode — hcsshim's allocateWindowsResources/ReleaseResources under wine
 // against a fresh SimulatedHost, then the package against another fresh one with
 // the same files, UVM and faults — and the two runs must be equal call for call,
-// result for result, snapshot for snapshot, but for the DESIGN.md differences the
+// result for result, snapshot for snapshot, but for the differences (docs/differences.md) the
 // scenario declares (each checked to be exactly that difference).
 //
 // ORACLE_SEED=<n> reproduces a generated set; ORACLE_RUNS=<n> sets its size;

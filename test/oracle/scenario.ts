@@ -1,6 +1,6 @@
 // One differential scenario: the host files and objects both sides start from,
 // one UVM (or process isolation), containers with their specs, the order of the
-// allocate/release steps, injected faults, and the DESIGN.md differences the
+// allocate/release steps, injected faults, and the differences (docs/differences.md) the
 // scenario is expected to show. The same value drives hcsshim (as the oracle's
 // scenario file) and the package.
 
@@ -49,7 +49,7 @@ export interface Scenario {
   /** Default: allocate in order, release (unless `none`) in reverse order. */
   steps?: Step[];
   faults?: Fault[];
-  /** DESIGN.md deliberate differences this scenario must show, and only these. */
+  /** Deliberate differences (docs/differences.md) this scenario must show, and only these. */
   differences?: number[];
   /** Differences it may show (a generated scenario's inputs make them possible). */
   mayDiffer?: number[];

@@ -39,7 +39,7 @@ export interface StepRun {
 export interface ContainerResult {
   allocated: boolean;
   allocateError: string | null;
-  /** Ours only, never compared: the failed allocation's error `op` (`preflight` for DESIGN 9). */
+  /** Ours only, never compared: the failed allocation's error `op` (`preflight` for docs/differences.md#difference-9). */
   allocateOp?: string;
   containerRootInUvm: string;
   specRootPath: string;
@@ -95,7 +95,7 @@ function armStep(s: Scenario, host: SimulatedHost, index: number, skip?: (c: Sim
 
 /**
  * The one call of ours that hcsshim never makes before a failure: the CCG instance's hvsocket
- * entry removed with it (DESIGN 5). A fault on the k-th call of an API must hit the same
+ * entry removed with it (docs/differences.md#difference-5). A fault on the k-th call of an API must hit the same
  * operation in both runs, so it does not count this one.
  */
 function oursOnly(c: SimulatedCall): boolean {
@@ -207,7 +207,7 @@ export async function runHcsshim(env: OracleEnv, s: Scenario, guestConnection: b
     containers[c.id] = {
       allocated: c.allocated,
       allocateError: c.allocateError,
-      // CreateContainer's `C:\c/%s`, as the layer code cleans it: the package returns it clean (DESIGN API).
+      // CreateContainer's `C:\c/%s`, as the layer code cleans it: the package returns it clean (docs/behaviour.md#public-api).
       containerRootInUvm: c.containerRootInUvm === '' ? '' : clean(c.containerRootInUvm),
       specRootPath: c.specRootPath,
       mappedDirectories: c.windowsAdditionalMounts ?? [],

@@ -1,7 +1,7 @@
-// Hand-written scenarios: the derived vectors of the project's references
-// (docs: mounts §9.2-§9.3 V1-V19 and the combined M1-M8 case; layers §9.2
+// Hand-written scenarios: the vectors of the project's docs/ pages
+// (docs/mounts.md#vectors V1-V19 and the combined M1-M8 case; docs/layers.md#vectors
 // V1-V9), each run against hcsshim itself. A vector's `differences` are the
-// DESIGN.md differences it is expected to show.
+// differences (docs/differences.md) it is expected to show.
 
 import type { OciMount, OciSpec } from '../../lib/spec/types';
 import type { ContainerCase, HostSetup, Scenario } from './scenario';
@@ -22,7 +22,7 @@ const CCG_SPEC = JSON.stringify({
   },
 });
 
-/** mounts §9.2 S0's host: two directories, a file, a VHDX, a physical drive. */
+/** docs/mounts.md#vectors S0's host: two directories, a file, a VHDX, a physical drive. */
 const S0: HostSetup = {
   dirs: [L1, L2, L3, 'C:\\data\\rw', 'C:\\data\\ro', 'C:\\drivers\\gpu', 'C:\\drivers\\net'],
   files: { 'C:\\data\\cfg\\app.json': '{}', 'C:\\data\\cfg\\b.json': '{}' },

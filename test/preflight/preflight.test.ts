@@ -1,4 +1,4 @@
-// Host preflight (issue 11 point 2, DESIGN difference 9): what the host must hold for the
+// Host preflight (issue 11 point 2, docs/differences.md#difference-9): what the host must hold for the
 // allocation to succeed is checked by plan and allocate before the first side effect, and
 // each failure names the path (or id) that is wrong.
 
@@ -81,7 +81,7 @@ describe('host preflight: mount sources (issue 11 point 2)', () => {
       { id: 'c1', spec: withMounts([rw, { destination: 'C:\\x', type: '', source: 'C:\\data\\missing', options: [] }]), uvm: vm },
       'ERR_NOT_FOUND',
       'C:\\data\\missing',
-      // hcsshim's text (mounts §5.2 step 4, V19), raised before anything is hot-added.
+      // hcsshim's text (docs/mounts.md#adding-a-share step 4, V19), raised before anything is hot-added.
       /^failed to add VSMB share to utility VM for mount \{Destination:C:\\x Type: Source:C:\\data\\missing Options:\[\]\}: GetFileAttributesEx C:\\data\\missing: The system cannot find the file specified\.$/,
     );
     await refusedBoth(

@@ -137,7 +137,7 @@ export const SCENARIOS: readonly Scenario[] = [
     container: {
       id: 'second',
       // Not the file mount: a single-file share's AllowedFiles only grows while the share
-      // lives (hcsshim's AddVSMB, mounts §5.2 step 9), so a reuse is never undone exactly.
+      // lives (hcsshim's AddVSMB, docs/mounts.md#adding-a-share step 9), so a reuse is never undone exactly.
       spec: spec('scratch-second', hyperv, { mounts: [everyKind[0]!, everyKind[1]!, everyKind[6]!] }),
     },
   },

@@ -1,4 +1,4 @@
-// Resources and ReleaseResources (mounts §7, layers §8.2; DESIGN difference 2).
+// Resources and ReleaseResources (docs/behaviour.md#releasing-resources; docs/differences.md#difference-2).
 import assert from 'node:assert/strict';
 import { HcsError, ReleaseError } from '../../lib/errors';
 import { Resources, closer, type Closer } from '../../lib/resources';
@@ -39,7 +39,7 @@ describe('resources', () => {
     assert.deepEqual(log, ['ccg', 'layers', 'share', 'disk']);
   });
 
-  it('DESIGN difference 2: a failed step does not stop the release — the layers are released too, every failure is reported', async () => {
+  it('docs/differences.md#difference-2: a failed step does not stop the release — the layers are released too, every failure is reported', async () => {
     // hcsshim's ReleaseResources returns `failed to release one or more container resources`
     // right after the loop and never releases the layers; here `layers` must appear in the log.
     const log: string[] = [];

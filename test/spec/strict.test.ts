@@ -1,4 +1,4 @@
-// Strict OCI keys (issue 11 point 1, DESIGN difference 9): a key in another case, or one
+// Strict OCI keys (issue 11 point 1, docs/differences.md#difference-9): a key in another case, or one
 // the runtime-spec does not define at a level we read, is refused with its path and the
 // right spelling; unknown mount options are kept and reported as warnings.
 

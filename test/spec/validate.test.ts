@@ -1,4 +1,4 @@
-// validateSpec: every check made before the first side effect (DESIGN difference 1),
+// validateSpec: every check made before the first side effect (docs/differences.md#difference-1),
 // with hcsshim's exact texts and our coded errors.
 
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ function rejects(input: unknown, ctx: ValidateContext, code: WcowErrorCode, mess
 
 const NOT_POPULATED = "field 'Spec.Windows.Layerfolders' is not populated";
 
-describe('validateSpec: layer folders (layers §1.2, Q1-Q3, V4)', () => {
+describe('validateSpec: layer folders (docs/behaviour.md#allocation-order, Q1-Q3, V4)', () => {
   it('V4 absent LayerFolders, absent Windows, absent spec: hcsshim text', () => {
     for (const input of [spec({}, { layerFolders: undefined }), spec({}, { layerFolders: null }), { windows: null }, {}, null, undefined]) {
       rejects(input, ARGON, 'ERR_INVALID_SPEC', NOT_POPULATED, 'Spec.Windows.LayerFolders');
@@ -44,7 +44,7 @@ describe('validateSpec: layer folders (layers §1.2, Q1-Q3, V4)', () => {
     rejects({ windows }, ARGON, 'ERR_INVALID_SPEC', NOT_POPULATED);
   });
 
-  it('Q1 empty LayerFolders is a coded error instead of a panic (DESIGN difference 7)', () => {
+  it('Q1 empty LayerFolders is a coded error instead of a panic (docs/differences.md#difference-7)', () => {
     rejects(
       spec({}, { layerFolders: [] }),
       XENON,
@@ -76,7 +76,7 @@ describe('validateSpec: layer folders (layers §1.2, Q1-Q3, V4)', () => {
   });
 });
 
-describe('validateSpec: root and isolation (layers §1.3, §7.2, Q4, Q7)', () => {
+describe('validateSpec: root and isolation (docs/behaviour.md#when-layers-are-mounted, docs/behaviour.md#the-container-document, Q4, Q7)', () => {
   it('layers are mounted when Root.Path is empty and a UVM or no HyperV section is there', () => {
     assert.equal(validateSpec(spec(), ARGON).mountLayers, true);
     assert.equal(validateSpec(spec({}, { hyperv: {} }), XENON).mountLayers, true);
@@ -148,7 +148,7 @@ describe('validateSpec: wrong JSON types are coded errors', () => {
   }
 });
 
-describe('validateSpec: annotations (layers §4, §6.1, §8.1)', () => {
+describe('validateSpec: annotations (docs/layers.md#credential-guard, docs/layers.md#the-driver-annotation, docs/behaviour.md#createcontainer-around-it)', () => {
   const cs = '{"CmsPlugins":["ActiveDirectory"]}';
   const GMSA = 'io.microsoft.container.wcow.gmsa.disable';
 
@@ -207,7 +207,7 @@ describe('validateSpec: annotations (layers §4, §6.1, §8.1)', () => {
   });
 });
 
-describe('validateSpec: mounts (mounts.md §2, §9.2)', () => {
+describe('validateSpec: mounts (docs/mounts.md#setupmounts-mount-by-mount, docs/mounts.md#vectors)', () => {
   it('V10 a mount without source names it in %+v form', () => {
     rejects(
       spec({ mounts: [{ destination: String.raw`C:\x` }] }),
@@ -256,7 +256,7 @@ describe('validateSpec: mounts (mounts.md §2, §9.2)', () => {
     );
   });
 
-  it('V12 a sandbox path that climbs out of C:\\SandboxMounts is refused (DESIGN difference 6)', () => {
+  it('V12 a sandbox path that climbs out of C:\\SandboxMounts is refused (docs/differences.md#difference-6)', () => {
     rejects(
       spec({ mounts: [{ source: 'sandbox:///../Windows', destination: String.raw`C:\sb` }] }),
       XENON,
@@ -271,7 +271,7 @@ describe('validateSpec: mounts (mounts.md §2, §9.2)', () => {
     assert.deepEqual(m?.classification, { kind: 'sandbox', sandboxPath: String.raw`C:\SandboxMounts\b` });
   });
 
-  it('cmd.exe metacharacters in a sandbox path are refused (DESIGN difference 6)', () => {
+  it('cmd.exe metacharacters in a sandbox path are refused (docs/differences.md#difference-6)', () => {
     for (const c of ['&', '|', '<', '>', '^', '%', '"', '\n']) {
       const source = `sandbox:///a${c}b`;
       rejects(
@@ -287,7 +287,7 @@ describe('validateSpec: mounts (mounts.md §2, §9.2)', () => {
     assert.equal(validateSpec(spec({ mounts: [{ source: 'sandbox:///my dir', destination: String.raw`C:\sb` }] }), XENON).mounts.length, 1);
   });
 
-  it('§9.3 M1..M8 are classified in spec order with their read-only flags', () => {
+  it('docs/mounts.md#combined-scenario-m1-m8 M1..M8 are classified in spec order with their read-only flags', () => {
     const mounts = [
       { source: String.raw`C:\data\rw`, destination: String.raw`C:\rw` },
       { source: String.raw`C:\data\ro`, destination: String.raw`C:\ro`, options: ['RO'] },
@@ -317,7 +317,7 @@ describe('validateSpec: mounts (mounts.md §2, §9.2)', () => {
   });
 });
 
-describe('validateSpec: devices (layers §5, V7, V8)', () => {
+describe('validateSpec: devices (docs/layers.md#assigned-devices, V7, V8)', () => {
   const devices = (list: { id: string; idType: string }[]) => spec({}, { devices: list });
 
   it('process-isolated: location paths and class GUIDs only', () => {
@@ -338,7 +338,7 @@ describe('validateSpec: devices (layers §5, V7, V8)', () => {
     }
   });
 
-  it('V7 hypervisor-isolated: a class GUID is refused before the device-util share exists (DESIGN difference 4)', () => {
+  it('V7 hypervisor-isolated: a class GUID is refused before the device-util share exists (docs/differences.md#difference-4)', () => {
     rejects(
       devices([{ id: '5B45201D-F2F2-4F3B-85BB-30FF1F953599', idType: 'class' }]),
       XENON,

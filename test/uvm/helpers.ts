@@ -1,4 +1,4 @@
-// Shared set-up of the lib/uvm tests: the state S0 of the reference vectors (mounts §9.2):
+// Shared set-up of the lib/uvm tests: the state S0 of the mount vectors (docs/mounts.md#vectors):
 // UVM pod1@vm whose image layers took shares s1 and s2; host directories C:\data\rw,
 // C:\data\ro, C:\data\cfg (with app.json and b.json), C:\disks\data.vhdx.
 

@@ -1,4 +1,4 @@
-// hcsshim's uvm.modify split (layers §3.4, mounts §4.5) and the guest-only requests.
+// hcsshim's uvm.modify split (docs/behaviour.md#delivering-a-modify, docs/mounts.md#adding-an-attachment) and the guest-only requests.
 import assert from 'node:assert/strict';
 import { WcowError } from '../../lib/errors';
 import { onStep, type StepContext } from '../../lib/trace';
@@ -39,7 +39,7 @@ describe('uvm modify', () => {
     assert.deepEqual(rec.calls.map((c) => c.api), ['HcsModifyComputeSystem']);
   });
 
-  it('Add: a failed rollback is reported with the guest error (hcsshim only logs it; DESIGN difference 2) and traced', async () => {
+  it('Add: a failed rollback is reported with the guest error (hcsshim only logs it; docs/differences.md#difference-2) and traced', async () => {
     const { uvm, rec } = world();
     const failed: StepContext[] = [];
     const unsubscribe = onStep({ error: (ctx) => failed.push(ctx) });

@@ -1,4 +1,4 @@
-// SCSI attachments (mounts §4; vectors V6, V7, V8, V13, V17 of §9.2).
+// SCSI attachments (docs/mounts.md#scsi-disks; vectors V6, V7, V8, V13, V17 of docs/mounts.md#vectors).
 import assert from 'node:assert/strict';
 import { ScsiNoSlotError, WcowError } from '../../lib/errors';
 import type { ScsiAddOptions } from '../../lib/uvm';
@@ -153,7 +153,7 @@ describe('uvm SCSI attachments', () => {
     assert.equal(uvm.refcounts().scsi.length, 1);
   });
 
-  it('a failed guest mount whose host rollback fails too says so, keeps the LUN taken, and the next add removes it first (DESIGN difference 2)', async () => {
+  it('a failed guest mount whose host rollback fails too says so, keeps the LUN taken, and the next add removes it first (docs/differences.md#difference-2)', async () => {
     const { uvm, rec } = world();
     rec.inject({ api: 'GuestRequest' });
     const removeRollback = rec.inject({ api: 'HcsModifyComputeSystem', nth: 2 });

@@ -1,5 +1,5 @@
 // lib/uvm and lib/resources against the SimulatedHost: what HCS and the guest hold after the
-// combined mount scenario (mounts §9.3, the per-UVM part), after its release, and after
+// combined mount scenario (docs/mounts.md#combined-scenario-m1-m8, the per-UVM part), after its release, and after
 // overlapping concurrent containers.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

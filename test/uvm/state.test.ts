@@ -1,4 +1,4 @@
-// Counters, state identity, pipes (mounts §6, V4), VPCI (layers §5.2), guest processes.
+// Counters, state identity, pipes (docs/mounts.md#named-pipes, V4), VPCI (docs/layers.md#devices-in-a-utility-vm), guest processes.
 import assert from 'node:assert/strict';
 import { uvmState } from '../../lib/uvm';
 import { line, world } from './helpers';

@@ -1,4 +1,4 @@
-// VSMB shares (mounts §5; vectors V1-V3, V14-V16, V19 of §9.2, all from S0: layers hold s1, s2).
+// VSMB shares (docs/mounts.md#vsmb-shares; vectors V1-V3, V14-V16, V19 of docs/mounts.md#vectors, all from S0: layers hold s1, s2).
 import assert from 'node:assert/strict';
 import { WritableShareDeniedError } from '../../lib/errors';
 import { SH, line, s0 } from './helpers';
@@ -82,8 +82,8 @@ describe('uvm VSMB shares', () => {
     );
   });
 
-  it('DESIGN difference 3: a single-file share is removed when its last file is released (v0.11.4 failed here)', async () => {
-    // v0.11.4 (mounts §5.4) released the share by its parent directory, looked it up among
+  it('docs/differences.md#difference-3: a single-file share is removed when its last file is released (v0.11.4 failed here)', async () => {
+    // v0.11.4 (docs/mounts.md#removing-a-share) released the share by its parent directory, looked it up among
     // the directory shares and failed with `failed to remove VSMB share: C:\data\cfg is not
     // present as a VSMB share in pod1@vm, cannot remove` — the share stayed in the UVM.
     const { uvm, rec, vm } = await s0();

@@ -1,5 +1,5 @@
 // The observables of the simulated host: every call it receives, in order, and
-// the faults a test injects into them (DESIGN.md "Simulated host observables").
+// the faults a test injects into them (docs/behaviour.md#simulated-host-observables).
 
 import type { HcsResultDocument } from '../../errors';
 import type { HostCall } from '../types';

@@ -1,13 +1,13 @@
 // How the guest parses the command lines it is given (hcsshim sends one
 // CommandLine string, each argument `windows.EscapeArg`'d and joined with spaces —
-// mounts.md §3.2 step 3, layers-scratch-ccg-devices.md §5.2/§6.2):
+// docs/mounts.md#sandbox-mounts step 3, docs/layers.md#devices-in-a-utility-vm, docs/layers.md#installing-a-driver-directory):
 // - a process's argv: CommandLineToArgvW rules;
 // - `cmd /c <rest>`: cmd.exe takes <rest> verbatim and splits it into commands at
 //   unquoted `&`, `&&`, `||`, `|` (so a `&` in an unquoted path is a command separator —
-//   the injection surface of mounts.md §3.2);
+//   the injection surface of docs/mounts.md#sandbox-mounts);
 // - the arguments of cmd.exe's built-ins (mkdir, dir): cmd.exe splits them itself, at
 //   blanks and at `;` `,` `=` outside quotes, so `mkdir a;b` makes two directories (the
-//   separators that DESIGN difference 10 keeps out of sandbox paths). External programs
+//   separators that docs/differences.md#difference-10 keeps out of sandbox paths). External programs
 //   (pnputil) get their text as is and parse it with CommandLineToArgvW.
 
 export interface Arg {

@@ -1,26 +1,26 @@
 // HCS's side of HcsModifyComputeSystem on a WCOW utility VM: the device
 // collections a ModifySettingRequest addresses by ResourcePath, and the rules
-// the real service enforces on them (DESIGN "Rules the model enforces"):
-// - SCSI (mounts.md §4.1, §4.5): one controller `df6d0690-…`, 64 LUNs, LUN 0 the
+// the real service enforces on them (docs/behaviour.md#rules-the-model-enforces):
+// - SCSI (docs/mounts.md#controller-and-luns, docs/mounts.md#adding-an-attachment): one controller `df6d0690-…`, 64 LUNs, LUN 0 the
 //   UVM's own scratch; Add to an occupied LUN, Remove of an empty LUN, an unknown
 //   controller fail. A VirtualDisk/PassThru path must exist on the host and the VM
 //   must have been granted access to it (hcsshim always calls GrantVmAccess first,
-//   §4.3 — the VM worker process opens the file with the VM's own SID). A file
+//   docs/mounts.md#granting-vm-access — the VM worker process opens the file with the VM's own SID). A file
 //   attached writably cannot be attached a second time (the VHD is opened
 //   exclusively for write: sharing violation). ExtensibleVirtualDisk paths name a
 //   provider's disk, not a file, and are taken as given.
-// - VSMB (mounts.md §5): share names unique per UVM (`os` is the boot share);
+// - VSMB (docs/mounts.md#vsmb-shares): share names unique per UVM (`os` is the boot share);
 //   Add/Update/Remove by `Settings.Name`; Update only of an existing share of the
-//   same Path (a file share grows its AllowedFiles this way, §5.2 step 10); the
+//   same Path (a file share grows its AllowedFiles this way, docs/mounts.md#adding-a-share step 10); the
 //   share Path must be an existing host directory and every AllowedFiles entry an
 //   existing file in it; writable shares are denied on a UVM created with
 //   noWritableFileShares.
-// - MappedPipes (mounts.md §6): keyed by the full host pipe path; HCS does not
+// - MappedPipes (docs/mounts.md#named-pipes): keyed by the full host pipe path; HCS does not
 //   look for the pipe at Add (the guest opens it through IPC$ on demand), but the
 //   collection holds each pipe once.
-// - VirtualPci (layers §5.2): keyed by VMBus GUID; a device function is assigned
+// - VirtualPci (docs/layers.md#devices-in-a-utility-vm): keyed by VMBus GUID; a device function is assigned
 //   to at most one VM at a time.
-// - HvSocket ServiceTable (layers §4.3): Update creates or replaces an entry,
+// - HvSocket ServiceTable (docs/layers.md#hvsocket-service-entry): Update creates or replaces an entry,
 //   Update with `Disabled: true` removes it; Remove of a missing entry fails.
 // Every check runs before the first change; the returned undo puts the state back
 // (used when a forwarded guest request fails).

@@ -3,12 +3,12 @@
 // real counterpart produces, through lib/hcs/errors.ts so that it reads exactly
 // like the native host's:
 // - compute-system and service calls: `hcs::System::Modify pod1@vm: <text>` with
-//   the HCS result document `{Error, ErrorMessage, ErrorEvents}` (layers-scratch
-//   Appendix B; hcs/errors.go);
+//   the HCS result document `{Error, ErrorMessage, ErrorEvents}` (
+//   docs/behaviour.md#hcs-calls-and-their-errors; hcs/errors.go);
 // - vmcompute calls: `hcsshim::PrepareLayer failed in Win32: <text> (0x<code>)`
-//   (layers-scratch §2.1), with hcsshim's titles (`CreateSandboxLayer` reports as
+//   (docs/layers.md#creating-the-scratch), with hcsshim's titles (`CreateSandboxLayer` reports as
 //   `hcsshim::CreateScratchLayer`, `DeactivateLayer` as `hcsshim::DeactivateLayer-
-//   failed`, §3.2);
+//   failed`, docs/layers.md#layers-on-the-host);
 // - guest requests and processes: the GCS bridge's `guest RPC failure: <message>`
 //   (hcsshim internal/gcs rpcError).
 // The wording per API lives in lib/hcs/errors.ts `apiFailure`, shared with the native host.

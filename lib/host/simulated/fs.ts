@@ -4,8 +4,8 @@
 // Lookups are case-insensitive and case-preserving like NTFS: each component is
 // matched against the real directory entries (exact spelling first, then
 // case-folded), and a missing component keeps the caller's spelling when it is
-// created. hcsshim itself compares path strings case-sensitively (mounts.md §4.4,
-// §5.2) — that is the engine's business; the file system underneath is NTFS.
+// created. hcsshim itself compares path strings case-sensitively (docs/mounts.md#reusing-an-attachment,
+// docs/mounts.md#adding-a-share) — that is the engine's business; the file system underneath is NTFS.
 //
 // Accepted spellings: `C:\…`, `C:/…`, `\\?\C:\…`, `\\.\C:\…` and the GUID volume
 // paths this host hands out from ResolvePath (`\\?\Volume{…}\…`, one stable GUID

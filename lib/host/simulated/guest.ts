@@ -1,6 +1,6 @@
 // The utility VM's guest (the GCS and the processes it starts), as far as WCOW
 // resource allocation reaches into it:
-// - ModifySettings requests (layers §3.3.2-§3.3.4, mounts.md §4.5/§4.7):
+// - ModifySettings requests (docs/layers.md#layers-in-a-utility-vm, docs/mounts.md#adding-an-attachment, docs/mounts.md#removing-an-attachment):
 //   MappedVirtualDisk Add mounts the disk at a SCSI LUN that must be attached
 //   (LUN 0 is the system disk, never mapped) at ContainerPath, which then exists
 //   as a guest directory; Remove must name a mapping that exists.
@@ -8,7 +8,7 @@
 //   ContainerRootPath when omitted — hcsshim omits it) and layer paths that are
 //   VSMB share roots of this UVM (`\\?\VMSMB\VSMB-{dcc079ae-…}\<name>`); one set
 //   per root. Remove must name a root that has layers.
-// - processes (mounts.md §3.2, layers §5.2, §6.2): `cmd /c mkdir P & dir P`,
+// - processes (docs/mounts.md#sandbox-mounts, docs/layers.md#devices-in-a-utility-vm, docs/layers.md#installing-a-driver-directory): `cmd /c mkdir P & dir P`,
 //   `<share>\device-util.exe children --parentID=VMBUS\{44c4f61d-…}\{<guid>}
 //   --property=location`, `cmd /c C:\Windows\System32\pnputil.exe /add-driver
 //   <share>/*.inf /subdirs /install`; anything else exits 1 with a message.
@@ -251,7 +251,7 @@ function each(args: readonly string[], one: (arg: string) => Process): Process {
   };
 }
 
-/** mkdir creates the directory and its parents; an existing one is an error (mounts.md §3.2 step 4). */
+/** mkdir creates the directory and its parents; an existing one is an error (docs/mounts.md#sandbox-mounts step 4). */
 function mkdir(uvm: UvmState, p: string): Process {
   return () => {
     const target = clean(p);
@@ -270,8 +270,8 @@ function dirCommand(uvm: UvmState, p: string): Process {
 /**
  * pnputil /add-driver <share>/*.inf /subdirs /install: 0 the first time a
  * directory's drivers are installed in this guest, then 259 (ERROR_NO_MORE_ITEMS,
- * "not ranked higher than the installed driver", tolerated by hcsshim — layers
- * §6.2, installed twice per container §6.3). A path that is no VSMB share of this
+ * "not ranked higher than the installed driver", tolerated by hcsshim —
+ * docs/layers.md#installing-a-driver-directory, installed twice per container docs/layers.md#drivers-are-installed-twice). A path that is no VSMB share of this
  * UVM exits 2 (ERROR_FILE_NOT_FOUND).
  */
 async function pnputil(host: ProcessHost, uvm: UvmState, args: string[]): Promise<Process> {

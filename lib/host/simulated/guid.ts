@@ -32,7 +32,7 @@ export function derivedGuid(...purpose: string[]): string {
 }
 
 // vmcompute NameToGuid pairs recorded in hcsshim's sample documents
-// (layers-scratch-ccg-devices.md §9.1). The real algorithm is not known (§2.1:
+// (docs/layers.md#nametoguid-pairs). The real algorithm is not known (docs/layers.md#creating-the-scratch:
 // it is not a plain RFC 4122 v5 hash with any standard namespace), so every
 // other name gets a stable v5 GUID in the model's own namespace.
 const KNOWN_NAME_TO_GUID: Readonly<Record<string, string>> = {
@@ -45,7 +45,7 @@ const KNOWN_NAME_TO_GUID: Readonly<Record<string, string>> = {
   f9b22d909166dd54b870eb699d54f4cf36d99f035ffd7701aff1267230aefd1e: '7095521e-b79e-50fc-bafb-958d85400362',
 };
 
-/** The simulated vmcompute NameToGuid: the §9.1 pairs, else a v5 GUID of the name. */
+/** The simulated vmcompute NameToGuid: the pairs of docs/layers.md#nametoguid-pairs, else a v5 GUID of the name. */
 export function simulatedNameToGuid(name: string): string {
   return KNOWN_NAME_TO_GUID[name] ?? derivedGuid('NameToGuid', name);
 }

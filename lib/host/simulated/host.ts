@@ -1,7 +1,7 @@
 // SimulatedHost: an in-process model of HCS + vmcompute + the utility VMs and
 // their guests, enforcing the rules of the real services and recording every call
-// (DESIGN.md "Simulated host observables", "Rules the model enforces"). See
-// README.md in this folder for the rules and the decisions where the reference is
+// (docs/behaviour.md#simulated-host-observables, docs/behaviour.md#rules-the-model-enforces). See
+// README.md in this folder for the rules and the decisions where hcsshim is
 // silent.
 
 import * as nodePath from 'node:path';

@@ -1,9 +1,9 @@
 // The HCS service settings this package uses: Container Credential Guard
-// instances (layers-scratch §4). AddInstance registers an instance (Id unique,
+// instances (docs/layers.md#credential-guard). AddInstance registers an instance (Id unique,
 // Transport LRPC or HvSocket, CredentialSpec a JSON object — CCG reads the gMSA
 // from it); RemoveInstance of an unknown Id fails like HCS (element not found).
-// The query answers the §4.2 shape; HvSocketConfig is given for HvSocket
-// instances only (the only ones whose config hcsshim reads, §4.3). Cookies,
+// The query answers the docs/layers.md#querying-the-instance shape; HvSocketConfig is given for HvSocket
+// instances only (the only ones whose config hcsshim reads, docs/layers.md#hvsocket-service-entry). Cookies,
 // endpoints and service ids are derived from the instance id, so they are stable.
 
 import { CCG_PROPERTY_TYPE } from '../../hcs/constants';
@@ -21,7 +21,7 @@ import { Rejection } from './failure';
 import { derivedGuid } from './guid';
 import type { CcgInstanceState, HostState } from './state';
 
-/** SDDL of the CCG hvsocket service: SYSTEM and the Virtual Machines group S-1-5-83-0 (illustrative, §4.2). */
+/** SDDL of the CCG hvsocket service: SYSTEM and the Virtual Machines group S-1-5-83-0 (illustrative, docs/layers.md#querying-the-instance). */
 const CCG_BIND_SDDL = 'D:P(A;;FA;;;SY)(A;;FA;;;S-1-5-83-0)';
 const CCG_CONNECT_SDDL = 'D:P(A;;FA;;;SY)(A;;FA;;;S-1-5-83-0)';
 

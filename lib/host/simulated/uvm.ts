@@ -46,7 +46,7 @@ export class SimulatedUtilityVm implements UtilityVm {
 
   /**
    * HcsModifyComputeSystem. A document with a GuestRequest is the combined form
-   * (mounts.md §4.5 "gc == nil"): HCS applies the host part, then forwards the
+   * (docs/behaviour.md#without-a-guest-connection): HCS applies the host part, then forwards the
    * guest part over its internal bridge (recorded as a `GuestRequest` call); when
    * the guest part fails the host part is undone and the modify fails with the
    * guest's HRESULT.

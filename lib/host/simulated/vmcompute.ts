@@ -1,17 +1,17 @@
-// vmcompute.dll's graph-driver layer calls (layers-scratch §2, §3.2), with the
+// vmcompute.dll's graph-driver layer calls (docs/layers.md#scratch, docs/layers.md#layers-on-the-host), with the
 // state machine the model enforces:
 // - ActivateLayer needs the folder and its sandbox.vhdx; it is reference-counted
 //   (vmcompute mounts the scratch once and counts activations).
 // - PrepareLayer needs an activated, unprepared layer ("layer prepare before
-//   activate fails", DESIGN); its parents must exist and carry
-//   LayerId = NameToGuid(basename(path)) (§2.1).
+//   activate fails", docs/behaviour.md#rules-the-model-enforces); its parents must exist and carry
+//   LayerId = NameToGuid(basename(path)) (docs/layers.md#creating-the-scratch).
 // - UnprepareLayer needs a prepared layer; DeactivateLayer an activated one, and
-//   the last deactivation an unprepared one (hcsshim unprepares first, §3.2).
+//   the last deactivation an unprepared one (hcsshim unprepares first, docs/layers.md#layers-on-the-host).
 // - GetLayerMountPath: `\\?\Volume{…}\` (one stable GUID per layer) while
-//   activated or attached through virtdisk, '' (a zero length, no error — §3.2 step 4) otherwise.
+//   activated or attached through virtdisk, '' (a zero length, no error — docs/layers.md#layers-on-the-host step 4) otherwise.
 // - CreateSandboxLayer creates `<path>\sandbox.vhdx`, a real VHDX: a differencing
 //   child of `<base>\blank-base.vhdx` when the base layer (the last parent) has one,
-//   else a 20 GiB dynamic disk (§2.2). The folder must exist, the file must not.
+//   else a 20 GiB dynamic disk (docs/layers.md#what-sandboxvhdx-is). The folder must exist, the file must not.
 // States violated answer HCS_E_INVALID_STATE; the real vmcompute codes for these
 // cases are not documented.
 
@@ -26,7 +26,7 @@ import { fold, type HostState, type LayerState } from './state';
 
 export const SANDBOX_VHDX = 'sandbox.vhdx';
 export const BLANK_BASE_VHDX = 'blank-base.vhdx';
-/** The size of the scratch vmcompute creates without a base template (§2.2: "20 GB ... produced by hcs"). */
+/** The size of the scratch vmcompute creates without a base template (docs/layers.md#what-sandboxvhdx-is: "20 GB ... produced by hcs"). */
 export const DEFAULT_SANDBOX_SIZE = 20 * 1024 ** 3;
 
 /** A layer folder as vmcompute finds it: its canonical path and state key. */

@@ -1,4 +1,4 @@
-// The crash journal (DESIGN difference 8): see README.md.
+// The crash journal (docs/differences.md#difference-8): see README.md.
 export { Journal, currentJournal, journalScope, withJournal } from './journal';
 export type { Entry } from './journal';
 export { journalHost, journalUtilityVm, holdReference, dropReference } from './decorate';

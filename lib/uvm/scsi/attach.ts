@@ -1,5 +1,5 @@
 // The host side of SCSI (hcsshim HEAD internal/uvm/scsi attachManager; behaviour and texts of
-// v0.11.4 scsi.go, mounts §4): which disk is attached at which controller/LUN, how many adds
+// v0.11.4 scsi.go, docs/mounts.md#scsi-disks): which disk is attached at which controller/LUN, how many adds
 // hold it, and the attach or detach in flight. README.md in this folder has the states.
 
 import { ScsiNoSlotError, asWcowError, wrap } from '../../errors';
@@ -25,7 +25,7 @@ export type AttachState =
 
 export interface Attachment extends ScsiSlot {
   readonly config: AttachConfig;
-  /** The first adder's guest path, which every later add of the path gets too (mounts §4.4); '' attaches without a guest mount. */
+  /** The first adder's guest path, which every later add of the path gets too (docs/mounts.md#reusing-an-attachment); '' attaches without a guest mount. */
   readonly uvmPath: string;
   refCount: number;
   state: AttachState;
@@ -65,7 +65,7 @@ export class AttachManager {
         continue;
       }
       // Reuse by exact host path only: the first caller's uvmPath, readOnly and type win
-      // (mounts §4.4). Counted before any wait so that a release cannot slip in.
+      // (docs/mounts.md#reusing-an-attachment). Counted before any wait so that a release cannot slip in.
       existing.refCount++;
       return { attachment: existing, joined: true };
     }

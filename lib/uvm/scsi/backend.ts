@@ -1,8 +1,8 @@
 // What the two SCSI managers need from the UVM, as hcsshim HEAD splits it
 // (internal/uvm/scsi/backend.go: HostBackend, GuestBackend): the host side attaches and
 // detaches a disk at a slot, the guest side mounts and unmounts it. The HCS implementation
-// sends v0.11.4's documents, through uvm.modify (modify.ts), in v0.11.4's order (mounts §4.5,
-// §4.7): tests put in-memory fakes behind the same interfaces.
+// sends v0.11.4's documents, through uvm.modify (modify.ts), in v0.11.4's order (docs/mounts.md#adding-an-attachment,
+// docs/mounts.md#removing-an-attachment): tests put in-memory fakes behind the same interfaces.
 
 import type { WcowError } from '../../errors';
 import { asRemove, mappedVirtualDiskGuest, scsiAttachmentAdd, scsiAttachmentRemove } from '../../hcs/documents';
@@ -16,9 +16,9 @@ export interface ScsiSlot {
   readonly lun: number;
 }
 
-/** What is attached: two adds with the same host path share one attachment (mounts §4.4). */
+/** What is attached: two adds with the same host path share one attachment (docs/mounts.md#reusing-an-attachment). */
 export interface AttachConfig {
-  /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
+  /** Host path; for an extensible virtual disk the parsed mount path (docs/mounts.md#extensible-virtual-disk-paths). */
   readonly hostPath: string;
   readonly type: AttachmentType;
   readonly readOnly: boolean;

@@ -1,4 +1,4 @@
-// SCSI disks of a WCOW UVM — v0.11.4 internal/uvm/scsi.go (mounts §4), arranged like hcsshim
+// SCSI disks of a WCOW UVM — v0.11.4 internal/uvm/scsi.go (docs/mounts.md#scsi-disks), arranged like hcsshim
 // HEAD's internal/uvm/scsi: an attach manager (slots, host refcount, the attach in flight) and
 // a mount manager (the guest's mounts), each over a backend (backend.ts); this file puts them
 // together the way AddSCSI and SCSIMount.Release do. README.md in this folder has the rules.
@@ -15,14 +15,14 @@ import { hcsScsiBackends } from './backend';
 import { MountManager, type GuestMount } from './mount';
 
 export interface ScsiAddOptions {
-  /** Host path; for an extensible virtual disk the parsed mount path (mounts §4.6). */
+  /** Host path; for an extensible virtual disk the parsed mount path (docs/mounts.md#extensible-virtual-disk-paths). */
   hostPath: string;
   /** Guest mount path (`C:\mounts\m1`, a container root `C:\c\1`); '' attaches without a guest mount. */
   uvmPath: string;
   readOnly: boolean;
   type: AttachmentType;
   evdType?: string;
-  /** GrantVmAccess(uvm id, hostPath) first — hcsshim's VMAccessTypeIndividual; false for EVDs (mounts §4.3). */
+  /** GrantVmAccess(uvm id, hostPath) first — hcsshim's VMAccessTypeIndividual; false for EVDs (docs/mounts.md#granting-vm-access). */
   grantAccess: boolean;
 }
 
@@ -54,7 +54,7 @@ export class ScsiManager {
   async add(o: ScsiAddOptions): Promise<ScsiMount> {
     if (o.grantAccess) {
       // Before the lookup: on every add, also when the attachment is reused and when no
-      // slot is left (mounts §4.3). Never revoked on release, as in v0.11.4.
+      // slot is left (docs/mounts.md#granting-vm-access). Never revoked on release, as in v0.11.4.
       try {
         await this.#vm.host.grantVmAccess(this.#vm.id, o.hostPath);
       } catch (err) {
@@ -130,7 +130,7 @@ export class ScsiMount extends RefHandle<Attachment> {
   get hostPath(): string {
     return this.entry.config.hostPath;
   }
-  /** The first caller's guest path when the attachment was reused (mounts §4.4). */
+  /** The first caller's guest path when the attachment was reused (docs/mounts.md#reusing-an-attachment). */
   get uvmPath(): string {
     return this.entry.uvmPath;
   }

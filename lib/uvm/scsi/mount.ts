@@ -1,6 +1,6 @@
 // The guest side of SCSI (hcsshim HEAD internal/uvm/scsi mountManager): which attached disk
 // the guest has mounted where, and how many holders the mount has. In v0.11.4 a WCOW disk is
-// mounted once, at its first adder's path (mounts §4.4): later adds of the disk hold that
+// mounted once, at its first adder's path (docs/mounts.md#reusing-an-attachment): later adds of the disk hold that
 // mount, and it is unmounted when the disk is detached.
 
 import type { ScsiGuestBackend, ScsiSlot } from './backend';
