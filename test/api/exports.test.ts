@@ -84,6 +84,7 @@ const TYPES = [
   'ExecResult',
   'Host',
   'HostCall',
+  'HostHandle',
   'HostStat',
   'LayerDescriptor',
   'OverlayLayerData',

@@ -167,6 +167,8 @@ export interface ExistingFile {
   stat: RealStat;
   win: string;
   volumePath: string;
+  /** Made by a rehearsal (overlay.ts): it has no bytes on the drive to read or change. */
+  rehearsed?: true;
 }
 
 /** A located path that exists, as `existing` reports it. */

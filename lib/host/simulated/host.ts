@@ -9,7 +9,7 @@ import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, ERROR_SHARING_VIOLATI
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { InvalidArgumentError } from '../../errors';
 import { makeStateDirectory } from '../directory';
-import { createDifferencingVhdx, createVhdx, expandVhdx, inspectVhdx } from '../../vhdx';
+import { createDifferencingVhdx, createVhdx, expandVhdx } from '../../vhdx';
 import type { Host, HostCall, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
@@ -17,7 +17,7 @@ import { prepareAttachOverlay, prepareCimDismount, prepareCimMount, prepareDetac
 import { SimCore, type LatencyOptions } from './core';
 import { Rejection } from './failure';
 import { WindowsFs } from './fs';
-import { OverlayFs } from './overlay';
+import { OverlayFs, resizeRehearsed, virtualSizeOf } from './overlay';
 import { StateStore } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
@@ -324,13 +324,15 @@ export class SimulatedHost implements Host {
       const folder = await layerFolder(this.core.fs, path);
       const vhdx = await this.core.fs.existing(join(folder.win, SANDBOX_VHDX));
       if (vhdx === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' has no ${SANDBOX_VHDX}`);
-      const current = (await inspectVhdx(vhdx.real)).virtualSize;
+      const current = await virtualSizeOf(this.core.fs, vhdx);
       if (sizeBytes < BigInt(current)) throw new Rejection(E_INVALIDARG, `cannot shrink '${path}' to ${sizeBytes} bytes`);
       return async () => {
         // The disk and its partition grow; the NTFS volume keeps its size (virtdisk.ts).
         const partition = current - PARTITION_OFFSET;
         setVolumeBytes(this.core.state, vhdx.win, volumeBytes(this.core.state, vhdx.win) ?? partition, Number(sizeBytes) - PARTITION_OFFSET);
-        await expandVhdx(vhdx.real, Number(sizeBytes));
+        // A rehearsal's scratch has no bytes to grow (overlay.ts).
+        if (vhdx.rehearsed === true) resizeRehearsed(this.core.fs, vhdx, Number(sizeBytes));
+        else await expandVhdx(vhdx.real, Number(sizeBytes));
       };
     });
   }

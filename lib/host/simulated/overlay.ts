@@ -4,8 +4,10 @@
 
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
+import { inspectVhdx } from '../../vhdx/index';
 import { existingFile, WindowsFs, type ExistingFile, type RealStat } from './fs';
 import { fold } from './state';
+import { DEFAULT_SANDBOX_SIZE } from './vmcompute';
 
 type Located = ReturnType<WindowsFs['locate']>;
 
@@ -51,8 +53,11 @@ export class OverlayFs extends WindowsFs {
     const made = located.found === w.parts.length ? this.#created.get(this.#key(w.drive, located.spelled)) : undefined;
     if (made === undefined) return undefined;
     const stat: RealStat = { isDirectory: made.isDirectory, isFile: !made.isDirectory, size: 0 };
-    return existingFile(w, located, stat);
+    return { ...existingFile(w, located, stat), rehearsed: true };
   }
+
+  /** Virtual sizes of the VHDs the rehearsal created and then expanded (they have no bytes). */
+  readonly vhdxSizes = new Map<string, number>();
 
   override async create(target: { win: string; real: string }): Promise<void> {
     const w = this.parse(target.win);
@@ -60,4 +65,15 @@ export class OverlayFs extends WindowsFs {
     const located = this.locate(w);
     this.#created.set(this.#key(w.drive, located.spelled), { name: located.spelled[located.spelled.length - 1]!, isDirectory: false });
   }
+}
+
+/** A VHD's virtual size: read from its bytes, or, for one a rehearsal made, as CreateSandboxLayer makes it or as it was expanded since. */
+export async function virtualSizeOf(fs: WindowsFs, f: ExistingFile): Promise<number> {
+  if (f.rehearsed === true && fs instanceof OverlayFs) return fs.vhdxSizes.get(fold(f.win)) ?? DEFAULT_SANDBOX_SIZE;
+  return (await inspectVhdx(f.real)).virtualSize;
+}
+
+/** Grow a VHD a rehearsal made (its size only; nothing is written). */
+export function resizeRehearsed(fs: WindowsFs, f: ExistingFile, bytes: number): void {
+  if (fs instanceof OverlayFs) fs.vhdxSizes.set(fold(f.win), bytes);
 }

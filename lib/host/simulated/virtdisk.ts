@@ -20,6 +20,7 @@
 //   ATTACH_VIRTUAL_DISK_FLAG_BYPASS_DEFAULT_ENCRYPTION_POLICY (hcsshim issue #2464).
 // The codes of the refusals other than those hcsshim names are INFERRED.
 
+import { virtualSizeOf } from './overlay';
 import { inspectVhdx } from '../../vhdx';
 import {
   E_ACCESSDENIED,
@@ -117,7 +118,8 @@ export class VirtualDisks {
     const f = await fs.existing(path);
     if (f === undefined || !f.stat.isFile) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' was not found`);
     try {
-      await inspectVhdx(f.real);
+      // A rehearsal's scratch (overlay.ts) is a VHD CreateSandboxLayer made; it has no bytes to read.
+      if (f.rehearsed !== true) await inspectVhdx(f.real);
     } catch {
       throw new Rejection(ERROR_VIRTDISK_NOT_VIRTUAL_DISK, `'${path}' is not a virtual disk`);
     }
@@ -218,7 +220,7 @@ export class VirtualDisks {
 export async function partitionBytes(fs: WindowsFs, vhd: string): Promise<number> {
   const f = await fs.existing(vhd);
   if (f === undefined) throw new Rejection(ERROR_NOT_READY_HR, `'${vhd}' is gone`);
-  return (await inspectVhdx(f.real)).virtualSize - PARTITION_OFFSET;
+  return (await virtualSizeOf(fs, f)) - PARTITION_OFFSET;
 }
 
 export interface VolumeSizeState {
