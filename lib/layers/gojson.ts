@@ -4,7 +4,7 @@
 // Go first checks the whole input with its scanner (syntax errors win, with the scanner's
 // wording), then decodes; a value of the wrong type is an UnmarshalTypeError.
 
-import { goQuote } from './gostrconv';
+import { goQuote } from '../hcs/gostrconv';
 
 /** Go's json.SyntaxError / UnmarshalTypeError text. */
 export class GoJsonError extends Error {}

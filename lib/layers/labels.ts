@@ -6,7 +6,7 @@
 // snapshotter. Parsed as containerd parses them, with its texts.
 
 import { InvalidArgumentError } from '../errors';
-import { goQuote, GoNumError, parseUint } from './gostrconv';
+import { goQuote, GoNumError, parseUint } from '../hcs/gostrconv';
 
 export const ROOTFS_SIZE_BYTES_LABEL = 'containerd.io/snapshot/windows/rootfs.sizebytes';
 /** Deprecated in containerd (it logs a warning) but still read; GiB, 32-bit. */

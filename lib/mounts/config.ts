@@ -8,7 +8,7 @@ import type { Host } from '../host/types';
 import type { ValidatedMount } from '../spec/validate';
 import type { UvmState } from '../uvm';
 import { containerPipeMapping, isPipe, uvmPipeHostPath } from './classify';
-import { goQuote } from './guest';
+import { goQuote } from '../hcs/gostrconv';
 
 export interface MountsConfig {
   MappedDirectories: MappedDirectory[];

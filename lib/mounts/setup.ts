@@ -13,7 +13,7 @@ import type { ValidatedMount } from '../spec/validate';
 import type { UvmState } from '../uvm';
 import { formatMount } from './classify';
 import { exitError } from '../uvm/exec';
-import { goQuote } from './guest';
+import { goQuote } from '../hcs/gostrconv';
 
 /**
  * `cmd /c mkdir P & dir P` as SYSTEM in `C:\` (resources_wcow.go:204-229; docs/mounts.md#sandbox-mounts): `&`

@@ -6,7 +6,7 @@
 
 import * as assert from 'node:assert/strict';
 import { WcowError } from '../../lib/errors';
-import { goQuote, parseUint } from '../../lib/layers/gostrconv';
+import { goQuote, parseUint } from '../../lib/hcs/gostrconv';
 import { ROOTFS_SIZE_BYTES_LABEL, ROOTFS_SIZE_GB_LABEL, rootfsSizeFromLabels } from '../../lib/layers/labels';
 
 const GiB = 1024n ** 3n;
