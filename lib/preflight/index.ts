@@ -151,10 +151,13 @@ function scratchTaken(scratch: string, holder: string): AlreadyExistsError {
 export async function checkJournaledId(journalDir: string, id: string, releaseHint: string): Promise<void> {
   const path = nodePath.join(journalDir, journalName(id));
   let taken: JournalState | undefined;
-  try {
-    taken = readJournal(path);
-  } catch {
-    // None (or one being written or torn: another process's business; creating ours fails then).
+  // Usually there is none: a look first, cheaper than the error a failed read builds.
+  if (fs.existsSync(path)) {
+    try {
+      taken = readJournal(path);
+    } catch {
+      // Being written or torn: another process's business (creating ours fails then).
+    }
   }
   if (taken !== undefined) {
     throw new AlreadyExistsError(`container '${id}' is already allocated (journal ${taken.path}); release it first: ${releaseHint}`, { op: OP, resource: id });

@@ -163,52 +163,23 @@ export class Journal {
     this.#flushes = new GroupCommit(() => fd.datasync());
   }
 
+  /** A new journal for container `id` of `host` (trust.ts hostIdentity) in `dir`: `begin` and `open` at once. */
+  static create(dir: string, id: string, host: string): Promise<Journal> {
+    return Journal.begin(dir, id, host).open();
+  }
+
   /**
-   * A new journal for container `id` of `host` (trust.ts hostIdentity) in `dir`. It is
-   * written complete — owner record and the zeros the records will overwrite — under a
-   * temporary name and then linked to its name (the id's hash), so no reader ever sees an
-   * empty journal and a second allocation of the same id in the directory fails
-   * (ERR_ALREADY_EXISTS) before it acquires anything. Nothing is flushed yet: a journal
-   * naming nothing needs no durability, and the name is flushed with the first record that
-   * does (#durable). A failure closes the file and leaves nothing behind.
+   * Start writing container `id`'s journal: the owner record and the zeros the records will
+   * overwrite go to a temporary name now, while the caller does other work (its thread-pool
+   * round trips overlap that work: README.md "Cost"); `open()` makes it the journal.
    */
-  static async create(dir: string, id: string, host: string): Promise<Journal> {
-    const owner: Owner = currentOwner();
-    const path = nodePath.join(dir, journalName(id));
-    const tmp = `${path}.${owner.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
-    let fd: fs.promises.FileHandle | undefined;
-    try {
-      checkDirectory(dir, true);
-      fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-      const entry: Entry = { t: 'owner', v: 2, id, ...owner, at: Date.now(), host };
-      const line = Buffer.from(JSON.stringify(entry) + '\n');
-      // Zeros after the owner record: the records that follow overwrite them in place, so
-      // their flushes leave the file's size (metadata) alone — a cheaper fdatasync. Readers
-      // stop at the last complete line (replay.ts).
-      const head = Buffer.alloc(Math.max(PREALLOCATE, line.length));
-      line.copy(head);
-      await writeAll(fd, head, 0);
-      // Linking and unlinking in a directory the process just wrote to take microseconds;
-      // a thread-pool round trip costs far more (README.md "Cost").
-      try {
-        fs.linkSync(tmp, path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        throw new AlreadyExistsError(`container '${id}' has a crash journal already (${path}): release or recover it first`, {
-          op: 'journal.open',
-          resource: id,
-        });
-      }
-      fs.rmSync(tmp, { force: true });
-      const j = new Journal(path, id, fd, line.length);
+  static begin(dir: string, id: string, host: string): JournalDraft {
+    return new JournalDraft(dir, id, host, (path, fd, size, entry) => {
+      const j = new Journal(path, id, fd, size);
       j.#tally.apply(entry, 0);
       open.add(j);
       return j;
-    } catch (err) {
-      await fd?.close().catch(() => undefined);
-      fs.rmSync(tmp, { force: true });
-      throw err instanceof AlreadyExistsError ? err : journalError(err, 'journal.open', path);
-    }
+    });
   }
 
   /**
@@ -416,16 +387,17 @@ export class Journal {
   }
 
   /**
-   * Group commit: records queued while a write is under way go out together in one write,
-   * and records nobody waits for (`soon` false) wait for the end of the event loop's turn
-   * first, so that a release's removals, made one after another, share one write. A journal
-   * removed meanwhile waits for them (`inFlight`).
+   * Group commit: records queued while a write is under way go out together in one write;
+   * records nobody waits for (`urgent` false) wait for the end of the event loop's turn
+   * first, so that the removals a release makes one after another share one write (each
+   * write handed to the thread pool costs the event loop ~0.1–0.4 ms on a loaded machine:
+   * README.md "Cost"). A journal removed meanwhile waits for them (`inFlight`).
    */
-  #enqueue(data: Buffer, soon: boolean): Promise<void> {
+  #enqueue(data: Buffer, urgent: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ data, resolve, reject });
       if (this.#writer === undefined) {
-        const turn = soon ? Promise.resolve() : new Promise<void>((r) => setImmediate(r));
+        const turn = urgent ? Promise.resolve() : new Promise<void>((r) => setImmediate(r));
         const w = turn.then(() => this.#drain());
         this.#writer = w;
         inFlight.add(w);
@@ -453,6 +425,96 @@ export class Journal {
       }
     }
     this.#writer = undefined;
+  }
+}
+
+interface Written {
+  fd: fs.promises.FileHandle;
+  tmp: string;
+  entry: Entry;
+  size: number;
+}
+
+/**
+ * A journal written complete — owner record flushed to the page cache, zeros after it —
+ * under a temporary name (`<name>.<pid>.<random>.tmp`, which readers ignore and recover
+ * removes once its pid is dead), and then linked to its name, the id's hash: so no reader
+ * ever sees an empty journal, and a second allocation of the same id in the directory fails
+ * (ERR_ALREADY_EXISTS) before it acquires anything. Nothing is flushed: a journal naming
+ * nothing needs no durability, and its name is flushed with the first record that does
+ * (Journal #durable). A failure, or `discard()`, closes the file and leaves nothing behind.
+ */
+export class JournalDraft {
+  readonly #path: string;
+  readonly #id: string;
+  readonly #written: Promise<Written>;
+  readonly #make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal;
+  #done = false;
+
+  constructor(dir: string, id: string, host: string, make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal) {
+    this.#path = nodePath.join(dir, journalName(id));
+    this.#id = id;
+    this.#make = make;
+    this.#written = this.#write(dir, host);
+    // Settled by open() or discard(); a draft dropped without either must not crash the process.
+    this.#written.catch(noop);
+  }
+
+  async #write(dir: string, host: string): Promise<Written> {
+    const owner: Owner = currentOwner();
+    const tmp = `${this.#path}.${owner.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+    let fd: fs.promises.FileHandle | undefined;
+    try {
+      checkDirectory(dir, true);
+      fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      const entry: Entry = { t: 'owner', v: 2, id: this.#id, ...owner, at: Date.now(), host };
+      const line = Buffer.from(JSON.stringify(entry) + '\n');
+      // Zeros after the owner record: the records that follow overwrite them in place, so
+      // their flushes leave the file's size (metadata) alone — a cheaper fdatasync. Readers
+      // stop at the last complete line (replay.ts).
+      const head = Buffer.alloc(Math.max(PREALLOCATE, line.length));
+      line.copy(head);
+      await writeAll(fd, head, 0);
+      return { fd, tmp, entry, size: line.length };
+    } catch (err) {
+      await fd?.close().catch(noop);
+      fs.rmSync(tmp, { force: true });
+      throw journalError(err, 'journal.open', this.#path);
+    }
+  }
+
+  /** Link the journal to its name: from now on it is the container's journal. */
+  async open(): Promise<Journal> {
+    if (this.#done) throw new JournalError(`crash journal ${this.#path} was opened or discarded already`, { op: 'journal.open', resource: this.#path });
+    this.#done = true;
+    const w = await this.#written;
+    try {
+      // Linking and unlinking in a directory just written to take microseconds; a
+      // thread-pool round trip costs far more (README.md "Cost").
+      fs.linkSync(w.tmp, this.#path);
+    } catch (err) {
+      await this.#drop(w);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw journalError(err, 'journal.open', this.#path);
+      throw new AlreadyExistsError(`container '${this.#id}' has a crash journal already (${this.#path}): release or recover it first`, {
+        op: 'journal.open',
+        resource: this.#id,
+      });
+    }
+    fs.rmSync(w.tmp, { force: true });
+    return this.#make(this.#path, w.fd, w.size, w.entry);
+  }
+
+  /** Not needed after all (the allocation failed before it acquired anything): nothing is left. */
+  async discard(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const w = await this.#written.catch(() => undefined);
+    if (w !== undefined) await this.#drop(w);
+  }
+
+  async #drop(w: Written): Promise<void> {
+    await w.fd.close().catch(noop);
+    fs.rmSync(w.tmp, { force: true });
   }
 }
 
