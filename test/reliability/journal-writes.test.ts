@@ -168,6 +168,22 @@ describe('journal writes: recorded before each call, flushed only where a flush 
     assert.deepEqual(journalFiles(m.journal), []);
   });
 
+  it('the journal is written while the preflight runs: a preflight failure leaves nothing in the directory, no descriptor open', async () => {
+    const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const spec = structuredClone(processIsolated.container.spec);
+    spec.windows!.layerFolders = ['C:\\layers\\missing', ...spec.windows!.layerFolders!];
+    for (let i = 0; i < 20; i++) {
+      const err = await allocate(m.host, undefined, { id: 'pre1', spec }, { journal: m.journal }).then(
+        () => assert.fail('allocated'),
+        (e: unknown) => e as { op?: string },
+      );
+      assert.equal(err.op, 'preflight');
+    }
+    assert.deepEqual(fs.readdirSync(m.journal), []);
+    assert.ok(fds() <= before + 2, `${fds() - before} descriptors more than before`);
+  });
+
   it("the preflight reads only the journal the id would have, not every other container's", async () => {
     const { uvm } = await stage(m.host, full, m.journal);
     const others = await Promise.all(
