@@ -36,6 +36,18 @@ export type Entry =
 /** Bytes written (zeros) when a journal is created, for the records to come. */
 const PREALLOCATE = 16 * 1024;
 
+let temporaries = randomBytes(4).readUInt32BE(0);
+
+/**
+ * 8 hex digits for a temporary name, unique in this process (O_EXCL refuses a collision with
+ * a dead process's leftover of the same pid): a random start counted up, so a creation does
+ * not pay for randomness (README.md "Cost").
+ */
+function temporarySuffix(): string {
+  temporaries = (temporaries + 1) >>> 0;
+  return temporaries.toString(16).padStart(8, '0');
+}
+
 /** The journals of this process still being written (see `othersNaming`). */
 const open = new Set<Journal>();
 
@@ -235,7 +247,7 @@ export class Journal {
 
   /** Whether the journal names the resource `key` (undo.ts keyOf). */
   names(key: string): boolean {
-    return this.held().some((h) => h.key === key);
+    return this.#tally.holds(key);
   }
 
   /**
@@ -313,6 +325,9 @@ export class Journal {
     }
     this.#closed = true;
     open.delete(this);
+    // Records still waiting for the writer go with the file; the write under way (begun at
+    // the release's first removal) is waited for, so `writeFailures` is complete.
+    for (const p of this.#queue.splice(0)) p.resolve();
     await Promise.all([this.#writer, ...inFlight]);
     try {
       fs.rmSync(this.path, { force: true });
@@ -335,7 +350,7 @@ export class Journal {
     if (this.#closed) throw this.#closedError();
     const data = Buffer.from(JSON.stringify(entry) + '\n');
     if (this.#writer === undefined && this.#queue.length === 0) this.#writeNow(data);
-    else await this.#enqueue(data, true);
+    else await this.#enqueue(data);
     if (flush) await this.#durable();
   }
 
@@ -347,7 +362,7 @@ export class Journal {
   #after(entry: Entry): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#tally.apply(entry, 0);
-    return this.#enqueue(Buffer.from(JSON.stringify(entry) + '\n'), false);
+    return this.#enqueue(Buffer.from(JSON.stringify(entry) + '\n'));
   }
 
   #closedError(): JournalError {
@@ -387,18 +402,17 @@ export class Journal {
   }
 
   /**
-   * Group commit: records queued while a write is under way go out together in one write;
-   * records nobody waits for (`urgent` false) wait for the end of the event loop's turn
-   * first, so that the removals a release makes one after another share one write (each
-   * write handed to the thread pool costs the event loop ~0.1–0.4 ms on a loaded machine:
-   * README.md "Cost"). A journal removed meanwhile waits for them (`inFlight`).
+   * Group commit: records queued while a write is under way go out together in one write —
+   * the first of a release's removals starts one at once, its round trip overlapping the rest
+   * of the release, and the others share the next (each write handed to the thread pool costs
+   * the event loop ~0.1–0.4 ms on a loaded machine: README.md "Cost"). A journal removed
+   * meanwhile waits for them (`inFlight`).
    */
-  #enqueue(data: Buffer, urgent: boolean): Promise<void> {
+  #enqueue(data: Buffer): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ data, resolve, reject });
       if (this.#writer === undefined) {
-        const turn = urgent ? Promise.resolve() : new Promise<void>((r) => setImmediate(r));
-        const w = turn.then(() => this.#drain());
+        const w = this.#drain();
         this.#writer = w;
         inFlight.add(w);
         void w.then(() => inFlight.delete(w));
@@ -462,7 +476,7 @@ export class JournalDraft {
 
   async #write(dir: string, host: string): Promise<Written> {
     const owner: Owner = currentOwner();
-    const tmp = `${this.#path}.${owner.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+    const tmp = `${this.#path}.${owner.pid}.${temporarySuffix()}${TEMP_SUFFIX}`;
     let fd: fs.promises.FileHandle | undefined;
     try {
       checkDirectory(dir, true);

@@ -76,6 +76,11 @@ export class Holdings {
   held(): Held[] {
     return [...this.#held.values()].filter((h) => h.count > 0);
   }
+
+  /** Whether the resource `key` is held: O(1), asked for every open journal at every removal (journal.ts othersNaming). */
+  holds(key: string): boolean {
+    return (this.#held.get(key)?.count ?? 0) > 0;
+  }
 }
 
 function corrupt(path: string, why: string, cause?: unknown): JournalError {
