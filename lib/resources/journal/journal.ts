@@ -48,8 +48,8 @@ function temporarySuffix(): string {
   return temporaries.toString(16).padStart(8, '0');
 }
 
-/** The journals of this process still being written (see `othersNaming`). */
-const open = new Set<Journal>();
+/** The journals of this process still being written, by resolved path (see `othersNaming`, `openAt`). */
+const open = new Map<string, Journal>();
 
 /** Writes still on their way to a journal file, in this process (see Journal.remove). */
 const inFlight = new Set<Promise<void>>();
@@ -82,6 +82,15 @@ function writeAllNow(fd: number, data: Buffer, position: number): void {
     const written = fs.writeSync(fd, data, done, data.length - done, position + done);
     if (written <= 0) throw noProgress();
     done += written;
+  }
+}
+
+/** unlink(2), a missing file counting as done (fs.rmSync runs rimraf's JavaScript for one file). */
+function unlinkIfThere(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
@@ -189,7 +198,7 @@ export class Journal {
     return new JournalDraft(dir, id, host, (path, fd, size, entry) => {
       const j = new Journal(path, id, fd, size);
       j.#tally.apply(entry, 0);
-      open.add(j);
+      open.set(nodePath.resolve(j.path), j);
       return j;
     });
   }
@@ -257,7 +266,7 @@ export class Journal {
    * hear of it, or it would name a resource that is gone, or someone else's by then.
    */
   static othersNaming(key: string, except: Journal | undefined): Journal[] {
-    return [...open].filter((j) => j !== except && j.names(key));
+    return [...open.values()].filter((j) => j !== except && j.names(key));
   }
 
   /**
@@ -265,8 +274,7 @@ export class Journal {
    * so a reader here (lib/preflight) need not read the file.
    */
   static openAt(path: string): Journal | undefined {
-    const p = nodePath.resolve(path);
-    return [...open].find((j) => nodePath.resolve(j.path) === p);
+    return open.get(nodePath.resolve(path));
   }
 
   /** What the journal names (the in-memory replay of what was written). */
@@ -292,7 +300,7 @@ export class Journal {
     if (this.#closed) return;
     await this.#after({ t: 'abandoned' });
     this.#closed = true;
-    open.delete(this);
+    open.delete(nodePath.resolve(this.path));
     await this.#writer;
     await this.#fd.close().catch(() => undefined);
   }
@@ -324,13 +332,13 @@ export class Journal {
       });
     }
     this.#closed = true;
-    open.delete(this);
+    open.delete(nodePath.resolve(this.path));
     // Records still waiting for the writer go with the file; the write under way (begun at
     // the release's first removal) is waited for, so `writeFailures` is complete.
     for (const p of this.#queue.splice(0)) p.resolve();
     await Promise.all([this.#writer, ...inFlight]);
     try {
-      fs.rmSync(this.path, { force: true });
+      unlinkIfThere(this.path);
     } catch (err) {
       throw journalError(err, 'journal.remove', this.path);
     } finally {
@@ -492,7 +500,7 @@ export class JournalDraft {
       return { fd, tmp, entry, size: line.length };
     } catch (err) {
       await fd?.close().catch(noop);
-      fs.rmSync(tmp, { force: true });
+      unlinkIfThere(tmp);
       throw journalError(err, 'journal.open', this.#path);
     }
   }
@@ -514,7 +522,7 @@ export class JournalDraft {
         resource: this.#id,
       });
     }
-    fs.rmSync(w.tmp, { force: true });
+    unlinkIfThere(w.tmp);
     return this.#make(this.#path, w.fd, w.size, w.entry);
   }
 
@@ -528,7 +536,7 @@ export class JournalDraft {
 
   async #drop(w: Written): Promise<void> {
     await w.fd.close().catch(noop);
-    fs.rmSync(w.tmp, { force: true });
+    unlinkIfThere(w.tmp);
   }
 }
 
