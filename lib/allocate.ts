@@ -33,7 +33,7 @@ import {
 } from './layers';
 import { createMountsConfig, type MountsConfig } from './mounts/config';
 import { setupMounts } from './mounts/setup';
-import { hostPreflight, reserve } from './preflight';
+import { hostPreflight, reserve, type Reservation } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { leftoversOf, withRollbackErrors } from './resources/release';
 import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
@@ -256,16 +256,25 @@ function allocate(o: AllocateOptions, rehearsing: Rehearsing | undefined): Promi
     const c = await traceStep('validate', 'step', async () => validate({ ...o, host: abortableHost(journalHost(traceHost(o.host))) }, at));
     const { host, state, validated } = c;
     const stage = <T>(ops: readonly [string, ...string[]], fn: () => Promise<T>): Promise<T> => step(ops, signal, fn, c.inStep);
-    const argonMounts = await stage(['preflight', 'drivers.install', 'mounts.resolve'], () => preflight(c));
-
+    // The journal is written under a temporary name while the preflight runs (its thread-pool
+    // round trips overlap it) and becomes the container's journal at `journal.open`.
+    const draft = o.journal === undefined ? undefined : Journal.begin(o.journal, c.id, hostIdentity(o.host));
+    let argonMounts: MountsConfig | undefined;
+    let reservation: Reservation;
+    const resources = new Resources(c.id);
+    try {
+      argonMounts = await stage(['preflight', 'drivers.install', 'mounts.resolve'], () => preflight(c));
+      reservation = reserve(o.host, c.id, validated, resources);
+    } catch (err) {
+      await draft?.discard();
+      throw err;
+    }
     // Root.Path is set below, before anything can return the spec.
     const spec = structuredClone(validated.spec) as AllocatedSpec;
-    const resources = new Resources(c.id);
-    const reservation = reserve(o.host, c.id, validated, resources);
-    const journalDir = o.journal;
-    if (journalDir !== undefined) {
+    if (draft !== undefined) {
       // From here on every acquisition is journaled before it is attempted.
-      resources.journal = await stage(['journal.open'], () => Journal.create(journalDir, c.id, hostIdentity(o.host))).catch((err: unknown) => {
+      resources.journal = await stage(['journal.open'], () => draft.open()).catch(async (err: unknown) => {
+        await draft.discard();
         reservation.drop();
         throw err;
       });

@@ -52,12 +52,18 @@ export function packageRoot(): string {
   }
 }
 
-/** Run a native call and turn what it throws or rejects with into a WcowError. */
-export async function callNative<T>(op: string, fn: () => Promise<T> | T, resource?: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
+/**
+ * Run a native call and turn what it throws or rejects with into a WcowError. Not an async
+ * function: its promise is the call's own plus one step, not two more ticks (issue 14).
+ */
+export function callNative<T>(op: string, fn: () => Promise<T> | T, resource?: string): Promise<T> {
+  const convert = (err: unknown): never => {
     throw fromNative(err, op, resource);
+  };
+  try {
+    return Promise.resolve(fn()).then(undefined, convert);
+  } catch (err) {
+    return Promise.reject(fromNative(err, op, resource));
   }
 }
 

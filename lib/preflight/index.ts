@@ -7,7 +7,7 @@
 //
 // Only reads: Stat, the crash journals of `journalDir`, and this process's own allocations.
 
-import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { AlreadyExistsError, InvalidMountError, InvalidSpecError, NotFoundError, wrap, type WcowError } from '../errors';
 import { formatMount } from '../mounts/classify';
@@ -16,7 +16,7 @@ import { isAbs, join } from '../host/winpath';
 import { SANDBOX_VHDX } from '../layers';
 import type { Resources } from '../resources/resources';
 import { readJournal, type JournalState } from '../resources/journal';
-import { JOURNAL_SUFFIX } from '../resources/journal/journal';
+import { JOURNAL_SUFFIX, Journal, journalName } from '../resources/journal/journal';
 import type { ValidatedSpec } from '../spec/validate';
 import { hostPathNotFound } from '../uvm/vsmb';
 
@@ -102,18 +102,28 @@ export function reserve(host: Host, id: string, validated: ValidatedSpec, resour
 // ---------------------------------------------------------------------------
 // Other processes' allocations: their crash journals.
 
-/** The journals of `dir` that can be read (one being written or torn is another process's business). */
-async function journals(dir: string): Promise<JournalState[]> {
+type Journaled = Pick<JournalState, 'path' | 'id' | 'held'>;
+
+/**
+ * The journals of `dir` that can be read (one being written or torn is another process's
+ * business); those this process is writing are known in memory, without reading them. Read
+ * synchronously, like the journals themselves: a directory listing takes microseconds, a
+ * thread-pool round trip far more on a loaded machine (lib/resources/journal README "Cost").
+ */
+function journals(dir: string): Journaled[] {
   let names: string[];
   try {
-    names = await fsp.readdir(dir);
+    names = fs.readdirSync(dir);
   } catch {
     return [];
   }
   return names.flatMap((n) => {
     if (!n.endsWith(JOURNAL_SUFFIX)) return [];
+    const path = nodePath.join(dir, n);
+    const here = Journal.openAt(path);
+    if (here !== undefined) return [{ path, id: here.id, held: here.held() }];
     try {
-      return [readJournal(nodePath.join(dir, n))];
+      return [readJournal(path)];
     } catch {
       return [];
     }
@@ -121,7 +131,7 @@ async function journals(dir: string): Promise<JournalState[]> {
 }
 
 /** The layer paths a journal holds activated or prepared (process isolation: the scratch is one). */
-function journaledLayers(j: JournalState): string[] {
+function journaledLayers(j: Journaled): string[] {
   return j.held.flatMap((h) => (h.undo.op === 'layer.deactivate' || h.undo.op === 'layer.unprepare' ? [h.undo.path] : []));
 }
 
@@ -136,9 +146,19 @@ function scratchTaken(scratch: string, holder: string): AlreadyExistsError {
  * A container id names one allocation per host: a second one would share its CCG instance
  * id and make `release <id>` ambiguous. Refused when a journal in `journalDir` holds the id
  * (a live process's, or a dead one's not yet recovered); `releaseHint` says how to release it.
+ * A journal's name is its id's hash (journal.ts journalName), so only that file is read.
  */
 export async function checkJournaledId(journalDir: string, id: string, releaseHint: string): Promise<void> {
-  const taken = (await journals(journalDir)).find((j) => j.id === id);
+  const path = nodePath.join(journalDir, journalName(id));
+  let taken: JournalState | undefined;
+  // Usually there is none: a look first, cheaper than the error a failed read builds.
+  if (fs.existsSync(path)) {
+    try {
+      taken = readJournal(path);
+    } catch {
+      // Being written or torn: another process's business (creating ours fails then).
+    }
+  }
   if (taken !== undefined) {
     throw new AlreadyExistsError(`container '${id}' is already allocated (journal ${taken.path}); release it first: ${releaseHint}`, { op: OP, resource: id });
   }
@@ -148,7 +168,7 @@ export async function checkJournaledId(journalDir: string, id: string, releaseHi
 async function checkJournals(journalDir: string, id: string, scratch: string | undefined): Promise<void> {
   await checkJournaledId(journalDir, id, 'recover({ dir }) undoes what an exited process left');
   if (scratch === undefined) return;
-  const holder = (await journals(journalDir)).find((j) => journaledLayers(j).some((p) => samePath(p, scratch)));
+  const holder = journals(journalDir).find((j) => journaledLayers(j).some((p) => samePath(p, scratch)));
   if (holder !== undefined) throw scratchTaken(scratch, holder.id);
 }
 

@@ -233,6 +233,9 @@ File::File(const std::string& path, Mode mode) : path_(path) {
   if (mode == Mode::kCreateNew) flags |= O_CREAT | O_EXCL;
   fd_ = ::open(path.c_str(), flags, 0666);
   if (fd_ < 0) ThrowIo(errno, "open", path);
+  // O_CREAT | O_EXCL made a new regular file (it fails on anything that exists, a link
+  // included): nothing to check, and a create makes no call the floor does not (issue 14).
+  if (mode == Mode::kCreateNew) return;
   struct stat st;
   int e = ::fstat(fd_, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
   if (e != 0 || !S_ISREG(st.st_mode)) {

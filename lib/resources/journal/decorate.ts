@@ -1,7 +1,8 @@
 // The journal's view of the calls: a Host and a UtilityVm whose state-changing calls are
 // recorded in the journal of the current scope (journal.ts) — before the call when it may
-// create something, after it when it removed something. Without a journal in scope a call
-// costs one lookup. lib/uvm wraps each UVM once; allocate wraps the host.
+// create something (and after it only when it failed), after it, without waiting, when it
+// removed something. Without a journal in scope a call costs one lookup. lib/uvm wraps each
+// UVM once; allocate wraps the host.
 
 import type { Host, UtilityVm } from '../../host/types';
 import { Journal, currentJournal } from './journal';
@@ -19,20 +20,18 @@ async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Pr
     const undo = effect.undo;
     // A counted resource (an activation) is one less for this container only; anything else is gone for every journal naming it.
     const others = isCounted(undo) ? [] : Journal.othersNaming(keyOf(undo), journal);
-    await Promise.all([...(journal === undefined ? [] : [journal]), ...others].map((j) => note(j, j.removed(undo))));
+    // Nobody waits for these records (README.md rule 1); a journal removed meanwhile does.
+    for (const j of journal === undefined ? others : [journal, ...others]) void note(j, j.removed(undo));
     return value;
   }
   if (journal === undefined) return call();
   const n = await journal.acquire(effect.undo);
-  let value: T;
   try {
-    value = await call();
+    return await call();
   } catch (err) {
-    await note(journal, journal.done(n, false));
+    await note(journal, journal.failed(n, effect.undo));
     throw err;
   }
-  await note(journal, journal.done(n, true));
-  return value;
 }
 
 /** Per method: the effect of a call with these arguments (same parameters as the method). */
@@ -89,9 +88,12 @@ export async function holdReference(r: ResourceRecord): Promise<void> {
   await Promise.all(handleUndos(r).map((u) => journal.acquire(u)));
 }
 
-/** Record that the current container gave up one reference to `r` (the entry stays for its other holders). */
+/**
+ * Record that the current container gave up one reference to `r` (the entry stays for its
+ * other holders). Resolves at once: nobody waits for the record (README.md rule 1).
+ */
 export async function dropReference(r: ResourceRecord): Promise<void> {
   const journal = currentJournal();
   if (journal === undefined) return;
-  await Promise.all(handleUndos(r).map((u) => journal.dropped(u).catch((err: unknown) => journal.noteFailure(err))));
+  for (const u of handleUndos(r)) void journal.dropped(u).catch((err: unknown) => journal.noteFailure(err));
 }

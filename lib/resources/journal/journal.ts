@@ -1,7 +1,9 @@
 // One container's crash journal: an append-only file of JSON lines (README.md "Format").
-// An acquisition is written and flushed before the HCS call that may create it; its outcome,
-// removals and dropped references are written after. The file is 0600 in a 0700 directory
-// (trust.ts) and removed once the container's resources are all released.
+// An acquisition is in the file before the HCS call that may create it — flushed too when
+// the resource lives on the host (undo.ts isOnHost); a failed outcome is written before the
+// call's error goes on; removals and dropped references are written after, by the group-
+// commit writer, without anyone waiting. The file is 0600 in a 0700 directory (trust.ts)
+// and removed once the container's resources are all released.
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,9 +12,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { AlreadyExistsError, JournalError } from '../../errors';
 import { traceStep } from '../../trace';
 import { currentOwner, type Owner } from './owner';
-import { Holdings } from './replay';
+import { Holdings, type Held } from './replay';
 import { checkDirectory } from './trust';
-import type { Undo } from './undo';
+import { isOnHost, type Undo } from './undo';
 
 export const JOURNAL_SUFFIX = '.journal';
 /** A journal being created (journal.ts) or a lock being written (lock.ts): `<name>.<pid>.<random>.tmp`. */
@@ -34,8 +36,20 @@ export type Entry =
 /** Bytes written (zeros) when a journal is created, for the records to come. */
 const PREALLOCATE = 16 * 1024;
 
-/** The journals of this process still being written (see `othersNaming`). */
-const open = new Set<Journal>();
+let temporaries = randomBytes(4).readUInt32BE(0);
+
+/**
+ * 8 hex digits for a temporary name, unique in this process (O_EXCL refuses a collision with
+ * a dead process's leftover of the same pid): a random start counted up, so a creation does
+ * not pay for randomness (README.md "Cost").
+ */
+function temporarySuffix(): string {
+  temporaries = (temporaries + 1) >>> 0;
+  return temporaries.toString(16).padStart(8, '0');
+}
+
+/** The journals of this process still being written, by resolved path (see `othersNaming`, `openAt`). */
+const open = new Map<string, Journal>();
 
 /** Writes still on their way to a journal file, in this process (see Journal.remove). */
 const inFlight = new Set<Promise<void>>();
@@ -56,16 +70,85 @@ async function writeAll(fd: fs.promises.FileHandle, data: Buffer, position: numb
   let done = 0;
   while (done < data.length) {
     const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing'), { code: 'EIO' });
+    if (bytesWritten <= 0) throw noProgress();
     done += bytesWritten;
   }
 }
 
+/** The same with write(2), for a record written at once (Journal #before). */
+function writeAllNow(fd: number, data: Buffer, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const written = fs.writeSync(fd, data, done, data.length - done, position + done);
+    if (written <= 0) throw noProgress();
+    done += written;
+  }
+}
+
+/** unlink(2), a missing file counting as done (fs.rmSync runs rimraf's JavaScript for one file). */
+function unlinkIfThere(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function noProgress(): Error {
+  return Object.assign(new Error('no progress writing'), { code: 'EIO' });
+}
+
 interface Pending {
   data: Buffer;
-  flush: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Flushes shared by whoever asks while one runs (group commit): `commit()` resolves once a
+ * flush that started after the call has completed, so what the caller wrote before it is
+ * on disk; callers arriving while one runs share the next one.
+ */
+export class GroupCommit {
+  readonly #flush: () => Promise<void>;
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+
+  constructor(flush: () => Promise<void>) {
+    this.#flush = flush;
+  }
+
+  commit(): Promise<void> {
+    if (this.#running === undefined) return this.#start();
+    // The one running may have started before the caller's write: the next one covers it.
+    this.#queued ??= this.#running.then(noop, noop).then(() => {
+      this.#queued = undefined;
+      return this.#start();
+    });
+    return this.#queued;
+  }
+
+  #start(): Promise<void> {
+    const run = this.#flush();
+    this.#running = run;
+    void run.then(noop, noop).then(() => {
+      if (this.#running === run) this.#running = undefined;
+    });
+    return run;
+  }
+}
+
+/** The directory flushes of this process, one GroupCommit per journal directory. */
+const directories = new Map<string, GroupCommit>();
+
+/** Make every name linked in `dir` so far durable, sharing the flush with every journal asking meanwhile. */
+function syncNames(dir: string): Promise<void> {
+  const key = nodePath.resolve(dir);
+  let g = directories.get(key);
+  if (g === undefined) directories.set(key, (g = new GroupCommit(() => syncDirectory(key))));
+  return g.commit();
 }
 
 /** The name of container `id`'s journal: one per id and directory, so creating it reserves the id. */
@@ -87,86 +170,71 @@ export class Journal {
   #writer: Promise<void> | undefined;
   #closed = false;
   #retained = false;
+  readonly #dir: string;
+  readonly #flushes: GroupCommit;
+  /** Whether the journal's name has been flushed (before its first flushed record). */
+  #named = false;
 
   private constructor(path: string, id: string, fd: fs.promises.FileHandle, size: number) {
     this.path = path;
     this.id = id;
     this.#fd = fd;
     this.#size = size;
+    this.#dir = nodePath.dirname(path);
+    this.#flushes = new GroupCommit(() => fd.datasync());
+  }
+
+  /** A new journal for container `id` of `host` (trust.ts hostIdentity) in `dir`: `begin` and `open` at once. */
+  static create(dir: string, id: string, host: string): Promise<Journal> {
+    return Journal.begin(dir, id, host).open();
   }
 
   /**
-   * A new journal for container `id` of `host` (trust.ts hostIdentity) in `dir`. It is
-   * written complete — owner record flushed — under a temporary name and then linked to its
-   * name (the id's hash), so no reader ever sees an empty journal and a second allocation of
-   * the same id in the directory fails (ERR_ALREADY_EXISTS) before it acquires anything.
-   * A failure closes the file and leaves nothing behind.
+   * Start writing container `id`'s journal: the owner record and the zeros the records will
+   * overwrite go to a temporary name now, while the caller does other work (its thread-pool
+   * round trips overlap that work: README.md "Cost"); `open()` makes it the journal.
    */
-  static async create(dir: string, id: string, host: string): Promise<Journal> {
-    const owner: Owner = currentOwner();
-    const path = nodePath.join(dir, journalName(id));
-    const tmp = `${path}.${owner.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
-    let fd: fs.promises.FileHandle | undefined;
-    try {
-      checkDirectory(dir, true);
-      fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-      const entry: Entry = { t: 'owner', v: 2, id, ...owner, at: Date.now(), host };
-      const line = Buffer.from(JSON.stringify(entry) + '\n');
-      // Zeros after the owner record: the records that follow overwrite them in place, so
-      // their flushes leave the file's size (metadata) alone — a cheaper fdatasync. Readers
-      // stop at the last complete line (replay.ts).
-      const head = Buffer.alloc(Math.max(PREALLOCATE, line.length));
-      line.copy(head);
-      await writeAll(fd, head, 0);
-      await fd.datasync();
-      try {
-        await fs.promises.link(tmp, path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        throw new AlreadyExistsError(`container '${id}' has a crash journal already (${path}): release or recover it first`, {
-          op: 'journal.open',
-          resource: id,
-        });
-      }
-      await fs.promises.rm(tmp, { force: true });
-      await syncDirectory(dir);
-      const j = new Journal(path, id, fd, line.length);
+  static begin(dir: string, id: string, host: string): JournalDraft {
+    return new JournalDraft(dir, id, host, (path, fd, size, entry) => {
+      const j = new Journal(path, id, fd, size);
       j.#tally.apply(entry, 0);
-      open.add(j);
+      open.set(nodePath.resolve(j.path), j);
       return j;
-    } catch (err) {
-      await fd?.close().catch(() => undefined);
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-      throw err instanceof AlreadyExistsError ? err : journalError(err, 'journal.open', path);
-    }
+    });
   }
 
-  /** Write-ahead: recorded and flushed before the call; returns the number `done` refers to. */
+  /**
+   * Write-ahead: in the file before the call (which may follow at once), and flushed too
+   * when the resource lives on the host; returns the number `failed` refers to.
+   */
   async acquire(undo: Undo): Promise<number> {
     const n = ++this.#n;
     const entry: Entry = { t: 'acquire', n, at: Date.now(), undo };
-    await this.#append(entry, true);
-    // Counted once on disk: an acquisition that could not be written is never attempted.
+    await this.#before(entry, isOnHost(undo));
+    // Counted once in the file: an acquisition that could not be recorded is never attempted.
     this.#tally.apply(entry, n);
     return n;
   }
 
   /**
-   * A success needs no flush: losing it only makes recover try an undo that finds the
-   * resource gone. A failure is flushed: without it recover would remove a resource of the
-   * same name the failed call could not create because someone else holds it.
+   * Acquisition `n`'s call failed: it created nothing. Written before the error goes on
+   * (flushed like the acquisition): without it recover would remove a resource of that name
+   * which the call could not create because someone else holds it. A success adds nothing —
+   * the acquisition already says the resource may exist.
    */
-  done(n: number, ok: boolean): Promise<void> {
-    return this.#append({ t: 'done', n, ok }, !ok);
+  failed(n: number, undo: Undo): Promise<void> {
+    const entry: Entry = { t: 'done', n, ok: false };
+    this.#tally.apply(entry, 0);
+    return this.#before(entry, isOnHost(undo));
   }
 
-  /** Not flushed: losing it makes recover redo a removal that then finds nothing. */
+  /** Written after, nobody waiting: losing it makes recover redo a removal that then finds nothing. */
   removed(undo: Undo): Promise<void> {
-    return this.#append({ t: 'removed', undo }, false);
+    return this.#after({ t: 'removed', undo });
   }
 
   dropped(undo: Undo): Promise<void> {
-    return this.#append({ t: 'dropped', undo }, false);
+    return this.#after({ t: 'dropped', undo });
   }
 
   /**
@@ -183,12 +251,12 @@ export class Journal {
 
   /** How many resources the journal still names (the in-memory replay of what was written). */
   get holds(): number {
-    return this.#tally.held().length;
+    return this.held().length;
   }
 
   /** Whether the journal names the resource `key` (undo.ts keyOf). */
   names(key: string): boolean {
-    return this.#tally.held().some((h) => h.key === key);
+    return this.#tally.holds(key);
   }
 
   /**
@@ -198,7 +266,20 @@ export class Journal {
    * hear of it, or it would name a resource that is gone, or someone else's by then.
    */
   static othersNaming(key: string, except: Journal | undefined): Journal[] {
-    return [...open].filter((j) => j !== except && j.names(key));
+    return [...open.values()].filter((j) => j !== except && j.names(key));
+  }
+
+  /**
+   * The journal at `path` if this process is writing it: what it names is known in memory,
+   * so a reader here (lib/preflight) need not read the file.
+   */
+  static openAt(path: string): Journal | undefined {
+    return open.get(nodePath.resolve(path));
+  }
+
+  /** What the journal names (the in-memory replay of what was written). */
+  held(): Held[] {
+    return this.#tally.held();
   }
 
   /** What the journal names now, for a hand-over (`handOver`). */
@@ -217,9 +298,9 @@ export class Journal {
   /** The owner gives up: recover() may take over; nothing more is written. */
   async abandon(): Promise<void> {
     if (this.#closed) return;
-    await this.#append({ t: 'abandoned' }, true);
+    await this.#after({ t: 'abandoned' });
     this.#closed = true;
-    open.delete(this);
+    open.delete(nodePath.resolve(this.path));
     await this.#writer;
     await this.#fd.close().catch(() => undefined);
   }
@@ -251,29 +332,93 @@ export class Journal {
       });
     }
     this.#closed = true;
-    open.delete(this);
+    open.delete(nodePath.resolve(this.path));
+    // Records still waiting for the writer go with the file; the write under way (begun at
+    // the release's first removal) is waited for, so `writeFailures` is complete.
+    for (const p of this.#queue.splice(0)) p.resolve();
     await Promise.all([this.#writer, ...inFlight]);
     try {
-      await this.#fd.close();
-      await fs.promises.rm(this.path, { force: true });
+      unlinkIfThere(this.path);
     } catch (err) {
       throw journalError(err, 'journal.remove', this.path);
+    } finally {
+      // Nothing waits for the descriptor to go: its last write is done.
+      void this.#fd.close().catch(() => undefined);
     }
   }
 
   /**
-   * Group commit: records queued while a write is under way go out together in one write
-   * and, if any of them needs it, one flush — so acquisitions made at once (references taken
-   * together, containers of one journal) share the fsync, and each is still on disk before
-   * its promise resolves. The in-memory tally counts a record when it is made: what the
-   * process did stays known even when the disk refuses the line.
+   * A record the caller's next step (a call, an error going on) waits for. When nothing
+   * else is being written to the file it is written at once with write(2) — microseconds
+   * into the page cache, where a thread-pool round trip costs 50–200 µs on a loaded machine
+   * (README.md "Cost") — else it joins the writer's queue. With `flush` it is then flushed,
+   * with the journal's name (#durable).
    */
-  #append(entry: Entry, flush: boolean): Promise<void> {
-    if (this.#closed) return Promise.reject(new JournalError(`crash journal ${this.path} is closed`, { op: 'journal.write', resource: this.path }));
-    if (entry.t !== 'acquire') this.#tally.apply(entry, 0);
+  async #before(entry: Entry, flush: boolean): Promise<void> {
+    if (this.#closed) throw this.#closedError();
     const data = Buffer.from(JSON.stringify(entry) + '\n');
+    if (this.#writer === undefined && this.#queue.length === 0) this.#writeNow(data);
+    else await this.#enqueue(data);
+    if (flush) await this.#durable();
+  }
+
+  /**
+   * A record nobody waits for (a removal, a dropped reference, the hand-over to recover):
+   * queued for the writer. The in-memory tally counts it now: what the process did stays
+   * known even when the disk refuses the line.
+   */
+  #after(entry: Entry): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    this.#tally.apply(entry, 0);
+    return this.#enqueue(Buffer.from(JSON.stringify(entry) + '\n'));
+  }
+
+  #closedError(): JournalError {
+    return new JournalError(`crash journal ${this.path} is closed`, { op: 'journal.write', resource: this.path });
+  }
+
+  /** write(2) at the end of the complete lines; a failure cuts off what part of the line got there. */
+  #writeNow(data: Buffer): void {
+    try {
+      writeAllNow(this.#fd.fd, data, this.#size);
+    } catch (err) {
+      try {
+        fs.ftruncateSync(this.#fd.fd, this.#size);
+      } catch {
+        // the next write goes to #size in any case and covers it
+      }
+      throw journalError(err, 'journal.write', this.path);
+    }
+    this.#size += data.length;
+  }
+
+  /**
+   * What was written so far on disk: one fdatasync shared by every record of this journal
+   * written meanwhile (GroupCommit) — and, the first time, the directory entry too, with one
+   * directory flush shared by every journal of the directory asking meanwhile.
+   */
+  async #durable(): Promise<void> {
+    try {
+      if (this.#named) await this.#flushes.commit();
+      else {
+        await Promise.all([this.#flushes.commit(), syncNames(this.#dir)]);
+        this.#named = true;
+      }
+    } catch (err) {
+      throw journalError(err, 'journal.flush', this.path);
+    }
+  }
+
+  /**
+   * Group commit: records queued while a write is under way go out together in one write —
+   * the first of a release's removals starts one at once, its round trip overlapping the rest
+   * of the release, and the others share the next (each write handed to the thread pool costs
+   * the event loop ~0.1–0.4 ms on a loaded machine: README.md "Cost"). A journal removed
+   * meanwhile waits for them (`inFlight`).
+   */
+  #enqueue(data: Buffer): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, flush, resolve, reject });
+      this.#queue.push({ data, resolve, reject });
       if (this.#writer === undefined) {
         const w = this.#drain();
         this.#writer = w;
@@ -284,24 +429,114 @@ export class Journal {
   }
 
   async #drain(): Promise<void> {
+    const fd = this.#fd;
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
       const data = batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data));
       try {
-        await writeAll(this.#fd, data, this.#size);
-        if (batch.some((p) => p.flush)) await this.#fd.datasync();
+        await writeAll(fd, data, this.#size);
         this.#size += data.length;
         for (const p of batch) p.resolve();
       } catch (err) {
         // Cut what part of the batch reached the file, so no torn line stays in the middle
         // (the next write goes to #size in any case and covers a cut that failed).
-        await this.#fd.truncate(this.#size).catch(() => undefined);
+        await fd.truncate(this.#size).catch(() => undefined);
         const e = journalError(err, 'journal.write', this.path);
         for (const p of batch) p.reject(e);
       }
     }
     this.#writer = undefined;
+  }
+}
+
+interface Written {
+  fd: fs.promises.FileHandle;
+  tmp: string;
+  entry: Entry;
+  size: number;
+}
+
+/**
+ * A journal written complete — owner record flushed to the page cache, zeros after it —
+ * under a temporary name (`<name>.<pid>.<random>.tmp`, which readers ignore and recover
+ * removes once its pid is dead), and then linked to its name, the id's hash: so no reader
+ * ever sees an empty journal, and a second allocation of the same id in the directory fails
+ * (ERR_ALREADY_EXISTS) before it acquires anything. Nothing is flushed: a journal naming
+ * nothing needs no durability, and its name is flushed with the first record that does
+ * (Journal #durable). A failure, or `discard()`, closes the file and leaves nothing behind.
+ */
+export class JournalDraft {
+  readonly #path: string;
+  readonly #id: string;
+  readonly #written: Promise<Written>;
+  readonly #make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal;
+  #done = false;
+
+  constructor(dir: string, id: string, host: string, make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal) {
+    this.#path = nodePath.join(dir, journalName(id));
+    this.#id = id;
+    this.#make = make;
+    this.#written = this.#write(dir, host);
+    // Settled by open() or discard(); a draft dropped without either must not crash the process.
+    this.#written.catch(noop);
+  }
+
+  async #write(dir: string, host: string): Promise<Written> {
+    const owner: Owner = currentOwner();
+    const tmp = `${this.#path}.${owner.pid}.${temporarySuffix()}${TEMP_SUFFIX}`;
+    let fd: fs.promises.FileHandle | undefined;
+    try {
+      checkDirectory(dir, true);
+      fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      const entry: Entry = { t: 'owner', v: 2, id: this.#id, ...owner, at: Date.now(), host };
+      const line = Buffer.from(JSON.stringify(entry) + '\n');
+      // Zeros after the owner record: the records that follow overwrite them in place, so
+      // their flushes leave the file's size (metadata) alone — a cheaper fdatasync. Readers
+      // stop at the last complete line (replay.ts).
+      const head = Buffer.alloc(Math.max(PREALLOCATE, line.length));
+      line.copy(head);
+      await writeAll(fd, head, 0);
+      return { fd, tmp, entry, size: line.length };
+    } catch (err) {
+      await fd?.close().catch(noop);
+      unlinkIfThere(tmp);
+      throw journalError(err, 'journal.open', this.#path);
+    }
+  }
+
+  /** Link the journal to its name: from now on it is the container's journal. */
+  async open(): Promise<Journal> {
+    if (this.#done) throw new JournalError(`crash journal ${this.#path} was opened or discarded already`, { op: 'journal.open', resource: this.#path });
+    this.#done = true;
+    const w = await this.#written;
+    try {
+      // Linking and unlinking in a directory just written to take microseconds; a
+      // thread-pool round trip costs far more (README.md "Cost").
+      fs.linkSync(w.tmp, this.#path);
+    } catch (err) {
+      await this.#drop(w);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw journalError(err, 'journal.open', this.#path);
+      throw new AlreadyExistsError(`container '${this.#id}' has a crash journal already (${this.#path}): release or recover it first`, {
+        op: 'journal.open',
+        resource: this.#id,
+      });
+    }
+    unlinkIfThere(w.tmp);
+    return this.#make(this.#path, w.fd, w.size, w.entry);
+  }
+
+  /** Not needed after all (the allocation failed before it acquired anything): nothing is left. */
+  async discard(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const w = await this.#written.catch(() => undefined);
+    if (w !== undefined) await this.#drop(w);
+  }
+
+  async #drop(w: Written): Promise<void> {
+    await w.fd.close().catch(noop);
+    unlinkIfThere(w.tmp);
   }
 }
 

@@ -55,8 +55,14 @@ export class Holdings {
       case 'removed':
       case 'dropped': {
         const h = this.#held.get(keyOf(e.undo));
-        if (h === undefined) break;
-        h.count = e.t === 'dropped' || isCounted(e.undo) ? Math.max(0, h.count - 1) : 0;
+        if (h !== undefined) h.count = e.t === 'dropped' || isCounted(e.undo) ? Math.max(0, h.count - 1) : 0;
+        // A detached disk has no guest mount left: a reference taken on an attachment whose
+        // guest part an earlier, half-failed detach had already removed names one (lib/uvm
+        // reuses such an attachment), and no guest Remove will come for it.
+        if (e.t === 'removed' && e.undo.op === 'scsi.remove') {
+          const mount = this.#held.get(keyOf({ op: 'guest.disk.remove', uvmId: e.undo.uvmId, containerPath: '', lun: e.undo.lun }));
+          if (mount !== undefined) mount.count = 0;
+        }
         break;
       }
       case 'abandoned':
@@ -69,6 +75,11 @@ export class Holdings {
 
   held(): Held[] {
     return [...this.#held.values()].filter((h) => h.count > 0);
+  }
+
+  /** Whether the resource `key` is held: O(1), asked for every open journal at every removal (journal.ts othersNaming). */
+  holds(key: string): boolean {
+    return (this.#held.get(key)?.count ?? 0) > 0;
   }
 }
 

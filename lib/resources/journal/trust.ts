@@ -20,8 +20,11 @@ function mode(m: number): string {
  * mode bits here; its ACLs are the caller's to set.
  */
 export function checkDirectory(dir: string, create: boolean): void {
-  if (create) makeDirectory(dir, 0o700);
-  const st = fs.lstatSync(dir);
+  let st = fs.lstatSync(dir, { throwIfNoEntry: !create });
+  if (st === undefined) {
+    makeDirectory(dir, 0o700);
+    st = fs.lstatSync(dir);
+  }
   const refuse = (why: string): never => {
     throw new JournalError(`journal directory ${dir} ${why}; it must be a directory owned by this user, mode 0700`, { op: 'journal.trust', resource: dir });
   };

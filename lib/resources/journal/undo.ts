@@ -68,6 +68,33 @@ export function isCounted(u: Undo): boolean {
 }
 
 /**
+ * Whether the resource lives on the host — vmcompute's layer activation and preparation, a
+ * CIM mount, an overlay filter, the HCS service's CCG instance — rather than inside a
+ * utility VM. A host crash (the only failure that loses a record written to the page cache)
+ * ends every utility VM and what is attached to it, so only these can outlive a record that
+ * was written but not flushed: their acquisitions are flushed before the call (README.md
+ * rule 1).
+ */
+export function isOnHost(u: Undo): boolean {
+  switch (u.op) {
+    case 'layer.unprepare':
+    case 'layer.deactivate':
+    case 'ccg.remove':
+    case 'cim.dismount':
+    case 'overlay.detach':
+      return true;
+    case 'scsi.remove':
+    case 'guest.disk.remove':
+    case 'vsmb.remove':
+    case 'pipe.remove':
+    case 'vpci.remove':
+    case 'hvsocket.remove':
+    case 'combined-layers.remove':
+      return false;
+  }
+}
+
+/**
  * What a state-changing call does to the resources a journal tracks:
  * `acquire` — it may create the resource (recorded before the call, undone if the process dies);
  * `remove` — it takes the resource away (recorded after it succeeded).
