@@ -143,7 +143,7 @@ export async function benchJournal(): Promise<BenchRow[]> {
         value: one,
         unit: 'ms',
         target: TARGET_ONE,
-        note: `${mutating} state-changing HCS calls protected, ${hypervFlushes} flushes (all inside the UVM)`,
+        note: `${mutating} state-changing HCS calls protected; ${hypervFlushes} flushes per cycle`,
       },
       { name: 'journal: added cost per protected call', value: one / mutating, unit: 'ms', note: 'each call 1–120 ms on a real host' },
       {
@@ -151,7 +151,7 @@ export async function benchJournal(): Promise<BenchRow[]> {
         value: argonJournaled - argonPlain,
         unit: 'ms',
         target: TARGET_ONE,
-        note: `median of ${RUNS}; ${argonFlushes} flushes (ActivateLayer, PrepareLayer on the host; the journal name)`,
+        note: `median of ${RUNS}; ${argonFlushes} flushes per cycle (fdatasync, directory fsync)`,
       },
       {
         name: `journal: added cost per container, ${CONCURRENT} concurrent`,
