@@ -45,19 +45,19 @@ export type WcowErrorCode =
 
 export interface WcowErrorDetails {
   /** The failing step, e.g. `layers.mount`, `scsi.add`, `vhdx.create`. */
-  op?: string;
+  op?: string | undefined;
   /** What the step concerned: a path, share name, LUN, instance id. */
-  resource?: string;
+  resource?: string | undefined;
   /** HRESULT as `0x8007000E` (8 upper-case hex digits). */
-  hresult?: string;
+  hresult?: string | undefined;
   /** The HCS result/error document, when HCS returned one. */
-  result?: HcsResultDocument;
+  result?: HcsResultDocument | undefined;
   /** errno name for I/O errors (`ENOENT`, …). */
-  errno?: string;
+  errno?: string | undefined;
   /** Exit code of a guest process. */
-  exitCode?: number;
+  exitCode?: number | undefined;
   /** The undos that failed in the rollback after this failure (what they left is reported, not forgotten). */
-  rollbackErrors?: readonly WcowError[];
+  rollbackErrors?: readonly WcowError[] | undefined;
   cause?: unknown;
 }
 

@@ -225,7 +225,7 @@ function mutate(base: Base, mutations: Mutation[], scratch: Buffer): Buffer {
         if (hi <= lo) break;
         const at = lo + Math.floor(m.at * (hi - lo));
         if (at >= length) break;
-        b[at] ^= m.xor;
+        b[at] = (b[at] ?? 0) ^ m.xor;
         if (m.reseal) {
           for (const s of [...headers.map((o) => [o, 4 * KiB]), ...tables.map((o) => [o, 64 * KiB])]) {
             if (at >= s[0]! && at < s[0]! + s[1]!) reseal(b, s[0]!, s[1]!);
