@@ -3,13 +3,10 @@
 // so its journal's owner is dead from then on, and the journal is the only record of
 // what the container holds (lib/resources/journal/README.md).
 
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
-import { InvalidArgumentError, JournalError, asWcowError } from '../errors';
+import { InvalidArgumentError, asWcowError } from '../errors';
 import { checkJournaledId } from '../preflight';
-import { isAlive, readJournal, type Undo } from '../resources/journal';
+import { isAlive, listJournals, readJournal, type Undo } from '../resources/journal';
 import { describeUndo } from '../resources/recover';
-import { JOURNAL_SUFFIX } from '../resources/journal/journal';
 
 export interface PendingJournal {
   path: string;
@@ -32,27 +29,16 @@ export interface PendingJournal {
 
 /** Every journal in `dir`, oldest name first; none when the directory does not exist yet. */
 export async function pendingJournals(dir: string): Promise<PendingJournal[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'cli.journals', resource: dir, cause: err });
-  }
-  return names
-    .filter((n) => n.endsWith(JOURNAL_SUFFIX))
-    .sort()
-    .map((n) => {
-      const file = path.join(dir, n);
-      try {
-        const j = readJournal(file);
-        const uvms = new Set(j.held.flatMap((h) => ('uvmId' in h.undo ? [h.undo.uvmId] : [])));
-        const holds = j.held.map((h) => ({ op: h.undo.op, resource: describeUndo(h.undo), undo: h.undo }));
-        return { path: file, id: j.id, pid: j.owner.pid, alive: isAlive(j.owner), abandoned: j.abandoned, held: j.held.length, holds, uvms: [...uvms].sort() };
-      } catch (err) {
-        return { path: file, id: '', pid: 0, alive: false, abandoned: false, held: 0, holds: [], uvms: [], error: asWcowError(err).message };
-      }
-    });
+  return listJournals(dir).journals.map((file) => {
+    try {
+      const j = readJournal(file);
+      const uvms = new Set(j.held.flatMap((h) => ('uvmId' in h.undo ? [h.undo.uvmId] : [])));
+      const holds = j.held.map((h) => ({ op: h.undo.op, resource: describeUndo(h.undo), undo: h.undo }));
+      return { path: file, id: j.id, pid: j.owner.pid, alive: isAlive(j.owner), abandoned: j.abandoned, held: j.held.length, holds, uvms: [...uvms].sort() };
+    } catch (err) {
+      return { path: file, id: '', pid: 0, alive: false, abandoned: false, held: 0, holds: [], uvms: [], error: asWcowError(err).message };
+    }
+  });
 }
 
 /** Whether recover and release must leave the journal alone: its owner runs and still answers for it. */

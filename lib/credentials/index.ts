@@ -9,7 +9,7 @@ import { ccgAddInstance, ccgPropertyQuery, ccgRemoveInstance, ccgState } from '.
 import type { ContainerCredentialGuardInstance, ContainerCredentialGuardState } from '../hcs/schema';
 import type { Host } from '../host/types';
 import { rollbackAfter } from '../resources/release';
-import { closer, type Resources } from '../resources';
+import { closer, type CcgRecord, type Resources } from '../resources';
 import type { UvmState } from '../uvm';
 
 /** RemoveInstance, worded as CCGResource.Release (docs/layers.md#removing-an-instance). */
@@ -79,7 +79,7 @@ export async function setupCredentialGuard(
     }
   } catch (err) {
     // What the rollback could not remove stays with the container (leftoversOf).
-    throw await rollbackAfter(err, [closer('ccg', { kind: 'ccg', id }, () => removeInstance(host, id))]);
+    throw await rollbackAfter(err, [closer({ kind: 'ccg', id }, () => removeInstance(host, id))]);
   }
 
   // What is live, so that a retried release (after a partial failure) redoes only
@@ -107,8 +107,8 @@ export async function setupCredentialGuard(
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new ReleaseError(errors, 'failed to release container credential guard', { op: 'ccg.remove', resource: id });
   };
-  const record = uvm ? { kind: 'ccg', id, uvmId: uvm.id, hvSocketServiceId: serviceId } : { kind: 'ccg', id };
-  resources.add(closer('ccg', record, release));
+  const record: CcgRecord = uvm ? { kind: 'ccg', id, uvmId: uvm.id, ...(serviceId !== undefined && { hvSocketServiceId: serviceId }) } : { kind: 'ccg', id };
+  resources.add(closer(record, release));
 
   if (uvm !== undefined && serviceId !== undefined) {
     try {

@@ -15,7 +15,7 @@ import type { LayerSpec } from '../hcs/documents';
 import { uuidV5 } from '../host/uuid';
 import type { Host, OverlayLayerData } from '../host/types';
 import { base, dir } from '../host/winpath';
-import { closer, type Closer } from '../resources';
+import { closer, type Closer, type LayersRecord } from '../resources';
 import { withRollbackErrors } from '../resources/release';
 import type { ForkedCimLayers } from './rootfs';
 
@@ -161,6 +161,6 @@ export async function mountForkedCimLayers(host: Host, containerId: string, laye
     return held.fail(err);
   }
 
-  const record = { kind: 'layers', isolation: 'process', layers: 'forked-cim', scratch: layers.scratch, rootPath: held.rootPath, volumeGuid: guid };
-  return { rootPath: held.rootPath, closer: closer('layers', record, () => held.release()) };
+  const record: LayersRecord = { kind: 'layers', isolation: 'process', layers: 'forked-cim', scratch: layers.scratch, rootPath: held.rootPath, volumeGuid: guid };
+  return { rootPath: held.rootPath, closer: closer(record, () => held.release()) };
 }

@@ -7,7 +7,7 @@ import { wrap } from '../errors';
 import { hasWin32Code } from '../hcs/errors';
 import { LAYER_RETRY_ATTEMPTS, LAYER_RETRY_DELAY_MS, ERROR_NOT_READY, ERROR_DEVICE_NOT_CONNECTED } from '../hcs/constants';
 import type { Host } from '../host/types';
-import { closer, type Closer } from '../resources';
+import { closer, type Closer, type LayersRecord } from '../resources';
 import { layerDescriptors } from './descriptors';
 import { leftoversOf, rollbackOnFailure } from '../resources/release';
 
@@ -36,7 +36,7 @@ async function prepareSerialized(host: Host, scratch: string, parents: readonly 
  */
 async function activateAndPrepare(host: Host, scratch: string, parents: readonly string[]): Promise<void> {
   await host.activateLayer(scratch);
-  const activated = closer('layers', { kind: 'layers', isolation: 'process', scratch, activated: true }, () => host.deactivateLayer(scratch));
+  const activated = closer({ kind: 'layers', isolation: 'process', scratch, activated: true }, () => host.deactivateLayer(scratch));
   await rollbackOnFailure(() => [activated], () => prepareSerialized(host, scratch, parents));
 }
 
@@ -85,9 +85,9 @@ export async function mountHostLayers(host: Host, scratch: string, parents: read
     }
     await host.deactivateLayer(scratch);
   };
-  const record = { kind: 'layers', isolation: 'process', scratch };
+  const record: LayersRecord = { kind: 'layers', isolation: 'process', scratch };
   // A failed GetLayerMountPath undoes the prepare and the activation (hcsshim's defer,
   // which ignores their errors; here they are reported and what is left handed on).
-  const rootPath = await rollbackOnFailure(() => [closer('layers', record, release)], () => host.getLayerMountPath(scratch));
-  return { rootPath, closer: closer('layers', { ...record, rootPath }, release) };
+  const rootPath = await rollbackOnFailure(() => [closer(record, release)], () => host.getLayerMountPath(scratch));
+  return { rootPath, closer: closer({ ...record, rootPath }, release) };
 }

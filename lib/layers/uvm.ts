@@ -7,7 +7,7 @@ import { ReleaseError, wrap } from '../errors';
 import type { LayerSpec } from '../hcs/documents';
 import type { Host } from '../host/types';
 import { base, clean, join } from '../host/winpath';
-import { closer, type Closer } from '../resources';
+import { closer, type Closer, type LayersRecord } from '../resources';
 import type { ScsiMount, UvmState, VsmbShare } from '../uvm';
 import { releaseEach, rollbackOnFailure } from '../resources/release';
 import { SANDBOX_VHDX } from './scratch';
@@ -84,7 +84,7 @@ export async function mountUvmLayers(
     const mounted = scsi;
     // Its own closer so that a retried release (after a partial failure) does not
     // remove the union twice; the SCSI and VSMB closers are idempotent already.
-    const combined = closer('combined-layers', { kind: 'combined-layers', uvmId: uvm.id, rootPath }, () => uvm.removeCombinedLayers(rootPath));
+    const combined = closer({ kind: 'combined-layers', uvmId: uvm.id, rootPath }, () => uvm.removeCombinedLayers(rootPath));
     // wcowIsolatedLayersCloser (docs/layers.md#releasing-the-layers-of-a-uvm): combined layers, scratch, then the
     // shares in add order, continuing past failures and reporting all of them
     // (hcsshim returns only the first).
@@ -92,7 +92,7 @@ export async function mountUvmLayers(
       const errors = await releaseEach([combined, mounted, ...shares]);
       if (errors.length > 0) throw new ReleaseError(errors, 'failed to release container layers', { op: 'layers.release', resource: rootPath });
     };
-    const record = { kind: 'layers', isolation: 'hypervisor', uvmId: uvm.id, rootPath, scratch, shares: shares.map((s) => s.name), lun: mounted.lun };
-    return { rootPath, closer: closer('layers', record, release) };
+    const record: LayersRecord = { kind: 'layers', isolation: 'hypervisor', uvmId: uvm.id, rootPath, scratch, shares: shares.map((s) => s.name), lun: mounted.lun };
+    return { rootPath, closer: closer(record, release) };
   });
 }

@@ -5,6 +5,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InStep } from '../allocate';
+import { parseResourcePath } from '../hcs/resourcepaths';
 import type { Host, HostCall, UtilityVm } from '../host/types';
 import { uvmState } from '../uvm';
 import { RecordingHost } from './recording';
@@ -69,8 +70,6 @@ function carriesCredentialSpec(document: unknown): boolean {
   return isObject(document) && isObject(document.Settings) && document.Settings.Operation === 'AddInstance';
 }
 
-/** A VPCI device's VMBus GUID is new for every assignment (vpci.go: guid.NewV4), so the plan's is an example. */
-const VPCI_PATH = /^VirtualMachine\/Devices\/VirtualPci\/([0-9a-f-]{36})/;
 
 /**
  * A rehearsal of `host` and of `uvm`'s state in this process. The host's own rehearsal when it
@@ -98,8 +97,9 @@ export async function rehearse(host: Host, uvm: UtilityVm | undefined): Promise<
     inStep: (op, fn) => steps.run(op, fn),
     calls: () => {
       for (const { call } of received) {
-        const vpci = VPCI_PATH.exec(resourceOf(call.document) ?? '');
-        if (vpci !== null) chosen.set(vpci[1]!, 'the VMBus GUID is chosen at random when the device is assigned');
+        // A VPCI device's VMBus GUID is new for every assignment (vpci.go: guid.NewV4), so the plan's is an example.
+        const path = parseResourcePath(resourceOf(call.document) ?? '');
+        if (path?.kind === 'vpci') chosen.set(path.vmBusGuid, 'the VMBus GUID is chosen at random when the device is assigned');
       }
       return received.map(({ call, op }) => {
         const row: PlannedCall = { op, api: call.api };

@@ -15,8 +15,8 @@ import type { Host } from '../host/types';
 import { isAbs, join } from '../host/winpath';
 import { SANDBOX_VHDX } from '../layers';
 import type { Resources } from '../resources/resources';
-import { readJournal, type JournalState } from '../resources/journal';
-import { JOURNAL_SUFFIX, Journal, journalName } from '../resources/journal/journal';
+import { listJournals, readJournal, type JournalState } from '../resources/journal';
+import { Journal, journalName } from '../resources/journal/journal';
 import type { ValidatedSpec } from '../spec/validate';
 import { hostPathNotFound } from '../uvm/vsmb';
 
@@ -111,15 +111,13 @@ type Journaled = Pick<JournalState, 'path' | 'id' | 'held'>;
  * thread-pool round trip far more on a loaded machine (lib/resources/journal README "Cost").
  */
 function journals(dir: string): Journaled[] {
-  let names: string[];
+  let paths: string[];
   try {
-    names = fs.readdirSync(dir);
+    paths = listJournals(dir).journals;
   } catch {
     return [];
   }
-  return names.flatMap((n) => {
-    if (!n.endsWith(JOURNAL_SUFFIX)) return [];
-    const path = nodePath.join(dir, n);
+  return paths.flatMap((path) => {
     const here = Journal.openAt(path);
     if (here !== undefined) return [{ path, id: here.id, held: here.held() }];
     try {

@@ -4,22 +4,78 @@
 
 import { asWcowError } from '../errors';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
 /**
- * Everything needed to undo a resource later from a journal, in another process: the UVM id,
- * host path, share name, LUN, instance id… Plain JSON; never a credential spec. `undefined`
- * is only allowed so optional fields type-check — describe() leaves absent fields out.
+ * What a closer holds, by kind: what Resources.toJSON lists and what a crash journal needs
+ * to undo it in another process (the UVM id, host path, share name, LUN, instance id…).
+ * Plain JSON; never a credential spec.
  */
-export interface ResourceRecord {
-  kind: string;
-  uvmId?: string;
-  [key: string]: JsonValue | undefined;
+export type ResourceRecord = ScsiRecord | VsmbRecord | PipeRecord | VpciRecord | CcgRecord | CombinedLayersRecord | LayersRecord;
+
+/** A reference to a SCSI attachment and, when `uvmPath` is set, to the guest's mount of it. */
+export interface ScsiRecord {
+  kind: 'scsi';
+  uvmId: string;
+  hostPath: string;
+  uvmPath: string;
+  controller: number;
+  lun: number;
+  type: string;
+  readOnly: boolean;
+  evdType?: string;
 }
 
+/** A reference to a VSMB share (a directory, or a directory restricted to files). */
+export interface VsmbRecord {
+  kind: 'vsmb';
+  uvmId: string;
+  name: string;
+  hostPath: string;
+  readOnly: boolean;
+  isDirShare: boolean;
+}
+
+export interface PipeRecord {
+  kind: 'pipe';
+  uvmId: string;
+  hostPath: string;
+}
+
+/** A reference to a VPCI device assignment. */
+export interface VpciRecord {
+  kind: 'vpci';
+  uvmId: string;
+  pciId: string;
+  index: number;
+  vmBusGuid: string;
+}
+
+/** A Container Credential Guard instance; in a UVM also its hvsocket service entry. */
+export interface CcgRecord {
+  kind: 'ccg';
+  id: string;
+  uvmId?: string;
+  hvSocketServiceId?: string;
+}
+
+/** The guest's union of a container's layers (the combined-layers request). */
+export interface CombinedLayersRecord {
+  kind: 'combined-layers';
+  uvmId: string;
+  rootPath: string;
+}
+
+/**
+ * A container's image layers: activated (and prepared) on the host — WCIFS, or a forked CIM
+ * with its volume and overlay filter — or shared into a UVM with the scratch on SCSI.
+ */
+export type LayersRecord =
+  | { kind: 'layers'; isolation: 'process'; scratch: string; activated?: true; rootPath?: string }
+  | { kind: 'layers'; isolation: 'process'; layers: 'forked-cim'; scratch: string; rootPath: string; volumeGuid: string }
+  | { kind: 'layers'; isolation: 'hypervisor'; uvmId: string; rootPath: string; scratch: string; shares: string[]; lun: number };
+
 export interface Closer {
-  /** `scsi`, `vsmb`, `pipe`, `vpci`, `layers`, `ccg`, `driver`, … Resources.release keys on `ccg`. */
-  readonly kind: string;
+  /** The kind of what describe() returns; Resources.release keys on `ccg`. */
+  readonly kind: ResourceRecord['kind'];
   describe(): ResourceRecord;
   /** Idempotent: a call after a successful one does nothing; a call after a failed one retries. */
   release(): Promise<void>;
@@ -57,15 +113,15 @@ export class ReleaseGuard {
 }
 
 /**
- * A closer without a class of its own, for the engine (layers, CCG, drivers): `record` is what
+ * A closer without a class of its own, for the engine (layers, CCG): `record` is what
  * describe() returns (a copy, so callers cannot change it afterwards); failures surface as
  * WcowError.
  */
-export function closer(kind: string, record: ResourceRecord, release: () => Promise<void>): Closer {
+export function closer(record: ResourceRecord, release: () => Promise<void>): Closer {
   const guard = new ReleaseGuard();
-  const frozen = JSON.stringify({ ...record, kind });
+  const frozen = JSON.stringify(record);
   return {
-    kind,
+    kind: record.kind,
     describe: () => JSON.parse(frozen) as ResourceRecord,
     release: () =>
       guard.run(async () => {

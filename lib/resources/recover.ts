@@ -19,11 +19,11 @@ import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } 
 import type { Host, UtilityVm } from '../host/types';
 import { overlayFilterDetach } from '../layers/cimfs';
 import type { Logger } from '../trace';
-import { JOURNAL_SUFFIX, TEMP_SUFFIX, syncDirectory } from './journal/journal';
+import { RecoverProgress, syncDirectory } from './journal/journal';
 import { isHeld, lockWithin } from './journal/lock';
 import { isAlive, type Owner } from './journal/owner';
-import { checkDirectory, hostIdentity, openJournalFile } from './journal/trust';
-import { readJournal, type JournalState } from './journal/replay';
+import { checkDirectory, hostIdentity } from './journal/trust';
+import { listJournals, readJournal, type JournalState } from './journal/replay';
 import { isCounted, type Undo } from './journal/undo';
 
 export interface RecoverOptions {
@@ -272,53 +272,10 @@ function isEmptySimulatedState(host: Host): boolean {
   return Object.keys(s.uvms ?? {}).length === 0 && lists.every((k) => (s[k] ?? []).length === 0);
 }
 
-/** Temporary files of journal creators and lock writers that died before finishing (`<name>.<pid>.<random>.tmp`). */
-async function removeDeadTemporaries(dir: string, names: readonly string[]): Promise<void> {
-  for (const n of names) {
-    if (!n.endsWith(TEMP_SUFFIX)) continue;
-    const pid = Number(n.split('.').at(-3));
-    if (Number.isInteger(pid) && pid > 0 && !isAlive({ pid })) await fs.promises.rm(nodePath.join(dir, n), { force: true });
-  }
-}
-
-async function journalsIn(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fs.promises.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'recover', resource: dir, cause: err });
-  }
-  return names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort().map((n) => nodePath.join(dir, n));
-}
-
-/**
- * Appends recover's progress to a dead journal: after its last complete line — a torn
- * tail a killed writer left is cut first, so the record never glues onto the fragment.
- */
-class Appender {
-  readonly #fd: number;
-  #at: number;
-
-  constructor(path: string, end: number) {
-    this.#fd = openJournalFile(path, fs.constants.O_WRONLY);
-    fs.ftruncateSync(this.#fd, end);
-    this.#at = end;
-  }
-
-  write(line: string): void {
-    const data = Buffer.from(line);
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(this.#fd, data, done, data.length - done, this.#at + done);
-    this.#at += data.length;
-  }
-
-  close(): void {
-    try {
-      fs.fdatasyncSync(this.#fd);
-    } finally {
-      fs.closeSync(this.#fd);
-    }
+/** Temporary files of journal creators and lock writers that died before finishing. */
+async function removeDeadTemporaries(dir: string): Promise<void> {
+  for (const t of listJournals(dir).temporaries) {
+    if (t.pid !== undefined && !isAlive({ pid: t.pid })) await fs.promises.rm(t.path, { force: true });
   }
 }
 
@@ -331,10 +288,10 @@ async function journalPaths(o: RecoverOptions): Promise<{ dir: string; paths: st
   if (o.journal !== undefined) {
     const dir = nodePath.dirname(o.journal);
     const self = nodePath.resolve(o.journal);
-    return { dir, paths: [o.journal], others: (await journalsIn(dir)).filter((p) => nodePath.resolve(p) !== self) };
+    return { dir, paths: [o.journal], others: listJournals(dir).journals.filter((p) => nodePath.resolve(p) !== self) };
   }
   if (o.dir === undefined) throw new JournalError('recover needs a journal directory or a journal file', { op: 'recover' });
-  return { dir: o.dir, paths: await journalsIn(o.dir), others: [] };
+  return { dir: o.dir, paths: listJournals(o.dir).journals, others: [] };
 }
 
 /**
@@ -364,7 +321,7 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
     // Under the lock: a recover that ran meanwhile has finished some of them.
     const { paths, others } = await journalPaths(o);
     const exists = (p: string): boolean => fs.existsSync(p);
-    await removeDeadTemporaries(dir, await fs.promises.readdir(dir));
+    await removeDeadTemporaries(dir);
     const dead: JournalState[] = [];
     const liveKeys = new Set<string>();
     for (const path of others) {
@@ -416,11 +373,11 @@ export async function recover(o: RecoverOptions): Promise<RecoverReport> {
 
     const incomplete = new Set<string>();
     const ends = new Map(dead.map((j) => [j.path, j.end]));
-    const appenders = new Map<string, Appender>();
+    const appenders = new Map<string, RecoverProgress>();
     const progress = (path: string, undo: Undo): void => {
       let a = appenders.get(path);
-      if (a === undefined) appenders.set(path, (a = new Appender(path, ends.get(path) ?? 0)));
-      a.write(JSON.stringify({ t: 'removed', undo, by: 'recover' }) + '\n');
+      if (a === undefined) appenders.set(path, (a = new RecoverProgress(path, ends.get(path) ?? 0)));
+      a.removed(undo);
     };
     try {
       for (const g of order) {

@@ -5,9 +5,10 @@
 
 import { ReleaseGuard, type Closer, type ResourceRecord } from '../resources/closer';
 import { holdReference } from '../resources/journal/decorate';
+import { handleUndos } from '../resources/journal/undo';
 
 export abstract class RefHandle<E> implements Closer {
-  abstract readonly kind: string;
+  abstract readonly kind: ResourceRecord['kind'];
   protected readonly entry: E;
   readonly #guard = new ReleaseGuard();
   #holdsReference = true;
@@ -46,7 +47,7 @@ export class Hold {
   /** Queue the journal record at once (inside the entry's lane, before another release can run); never throws. */
   async record(handle: RefHandle<unknown>): Promise<void> {
     try {
-      await holdReference(handle.describe());
+      await holdReference(handleUndos(handle.describe()));
     } catch (error) {
       this.#failure = { error };
     }

@@ -97,7 +97,7 @@ export class VpciManager {
     return this.#lanes.run(this.#key(entry.pciId, entry.index), async () => {
       const counted = countDown();
       if (counted) entry.refCount--;
-      if (counted && entry.refCount > 0) await dropReference({ kind: 'vpci', uvmId: this.#vm.id, vmBusGuid: entry.vmBusGuid });
+      if (counted && entry.refCount > 0) await dropReference([{ op: 'vpci.remove', uvmId: this.#vm.id, vmBusGuid: entry.vmBusGuid }]);
       await this.#removeAtZero(entry);
     });
   }

@@ -157,7 +157,7 @@ export class VsmbManager {
       if (counted) entry.refCount--;
       const map = this.#map(entry.isDirShare);
       if (entry.refCount > 0 || map.get(entry.key) !== entry) {
-        if (counted) await dropReference({ kind: 'vsmb', uvmId: this.#vm.id, name: entry.name });
+        if (counted) await dropReference([{ op: 'vsmb.remove', uvmId: this.#vm.id, name: entry.name }]);
         return;
       }
       const doc = vsmbShareRemove(entry.name);

@@ -1,18 +1,43 @@
 // Resources and ReleaseResources (docs/behaviour.md#releasing-resources; docs/differences.md#difference-2).
 import assert from 'node:assert/strict';
 import { HcsError, ReleaseError } from '../../lib/errors';
-import { Resources, closer, type Closer } from '../../lib/resources';
+import { Resources, closer, type Closer, type ResourceRecord } from '../../lib/resources';
+
+/** The probes' names: the records are typed by kind, and not every kind has a name. */
+const names = new WeakMap<Closer, string>();
+
+/** A record of `kind` for a probe named `name`. */
+function recordOf(kind: ResourceRecord['kind'], name: string): ResourceRecord {
+  switch (kind) {
+    case 'scsi':
+      return { kind, uvmId: 'vm', hostPath: `C:\\${name}.vhdx`, uvmPath: '', controller: 0, lun: 1, type: 'VirtualDisk', readOnly: false };
+    case 'vsmb':
+      return { kind, uvmId: 'vm', name, hostPath: `C:\\${name}`, readOnly: true, isDirShare: true };
+    case 'pipe':
+      return { kind, uvmId: 'vm', hostPath: `\\\\.\\pipe\\${name}` };
+    case 'vpci':
+      return { kind, uvmId: 'vm', pciId: name, index: 0, vmBusGuid: '00000000-0000-0000-0000-000000000001' };
+    case 'ccg':
+      return { kind, id: name };
+    case 'combined-layers':
+      return { kind, uvmId: 'vm', rootPath: `C:\\c\\${name}` };
+    case 'layers':
+      return { kind, isolation: 'process', scratch: `C:\\${name}` };
+  }
+}
 
 /** A closer that logs its release into `log` and fails while `failures` > 0. */
-function probe(log: string[], kind: string, name: string, failures = 0): Closer {
+function probe(log: string[], kind: ResourceRecord['kind'], name: string, failures = 0): Closer {
   let left = failures;
-  return closer(kind, { kind, name }, async () => {
+  const c = closer(recordOf(kind, name), async () => {
     log.push(name);
     if (left > 0) {
       left--;
       throw new HcsError(`${name} failed`);
     }
   });
+  names.set(c, name);
+  return c;
 }
 
 describe('resources', () => {
@@ -54,7 +79,7 @@ describe('resources', () => {
       return true;
     });
     assert.deepEqual(log, ['m3', 'm2', 'm1', 'layers']);
-    assert.deepEqual(r.closers.map((c) => c.describe().name), ['m1', 'm3'], 'only the failed ones stay');
+    assert.deepEqual(r.closers.map((c) => names.get(c)), ['m1', 'm3'], 'only the failed ones stay');
     assert.equal(r.layers?.kind, 'layers');
     await r.release({ all: true });
     assert.deepEqual(log, ['m3', 'm2', 'm1', 'layers', 'm3', 'm1', 'layers'], 'the retry runs exactly the failed ones');
@@ -65,13 +90,13 @@ describe('resources', () => {
   it('toJSON is plain JSON: id, container root, closer records and the layers record', () => {
     const r = new Resources('c1');
     r.containerRootInUvm = 'C:\\c\\1';
-    r.add(closer('vsmb', { kind: 'vsmb', uvmId: 'pod1@vm', name: 's3', hostPath: 'C:\\data\\rw', readOnly: false }, async () => undefined));
-    r.setLayers(closer('layers', { kind: 'layers', uvmId: 'pod1@vm', shares: ['s1', 's2'], lun: 1 }, async () => undefined));
+    r.add(closer({ kind: 'vsmb', uvmId: 'pod1@vm', name: 's3', hostPath: 'C:\\data\\rw', readOnly: false, isDirShare: true }, async () => undefined));
+    r.setLayers(closer({ kind: 'layers', isolation: 'hypervisor', uvmId: 'pod1@vm', rootPath: 'C:\\c\\1', scratch: 'C:\\s', shares: ['s1', 's2'], lun: 1 }, async () => undefined));
     const json = r.toJSON();
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(
       JSON.stringify(json),
-      '{"id":"c1","containerRootInUvm":"C:\\\\c\\\\1","closers":[{"kind":"vsmb","uvmId":"pod1@vm","name":"s3","hostPath":"C:\\\\data\\\\rw","readOnly":false}],"layers":{"kind":"layers","uvmId":"pod1@vm","shares":["s1","s2"],"lun":1}}',
+      '{"id":"c1","containerRootInUvm":"C:\\\\c\\\\1","closers":[{"kind":"vsmb","uvmId":"pod1@vm","name":"s3","hostPath":"C:\\\\data\\\\rw","readOnly":false,"isDirShare":true}],"layers":{"kind":"layers","isolation":"hypervisor","uvmId":"pod1@vm","rootPath":"C:\\\\c\\\\1","scratch":"C:\\\\s","shares":["s1","s2"],"lun":1}}',
     );
     assert.equal(JSON.stringify(new Resources('c2').toJSON()), '{"id":"c2","closers":[]}');
   });
@@ -79,7 +104,7 @@ describe('resources', () => {
   it('closer(): concurrent releases share one attempt; after success a no-op; after a failure a retry', async () => {
     let calls = 0;
     let fail = true;
-    const c = closer('driver', { kind: 'driver', dir: 'C:\\drivers' }, async () => {
+    const c = closer({ kind: 'vsmb', uvmId: 'vm', name: 's1', hostPath: 'C:\\drivers', readOnly: true, isDirShare: true }, async () => {
       calls++;
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (fail) throw new Error('pnputil failed');
@@ -95,11 +120,11 @@ describe('resources', () => {
   });
 
   it('closer(): describe() is a copy of the record, fixed at creation', () => {
-    const record = { kind: 'ccg', id: 'c1', uvmId: 'pod1@vm' };
-    const c = closer('ccg', record, async () => undefined);
+    const record = { kind: 'ccg' as const, id: 'c1', uvmId: 'pod1@vm' };
+    const c = closer(record, async () => undefined);
     record.id = 'changed';
     const d = c.describe();
-    d.id = 'changed too';
+    if (d.kind === 'ccg') d.id = 'changed too';
     assert.deepEqual(c.describe(), { kind: 'ccg', id: 'c1', uvmId: 'pod1@vm' });
   });
 });

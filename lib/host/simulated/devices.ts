@@ -32,7 +32,7 @@ import {
   WCOW_SCSI_LUNS,
 } from '../../hcs/constants';
 import { ERROR_FILE_NOT_FOUND_HR, E_INVALIDARG } from '../../hcs/errors';
-import { VSMB_SHARES_PATH } from '../../hcs/resourcepaths';
+import { parseResourcePath } from '../../hcs/resourcepaths';
 import type {
   Attachment,
   HvSocketServiceConfig,
@@ -51,10 +51,6 @@ export type Undo = () => void;
 /** The synchronous check-and-change step of a modify; returns its undo. */
 export type Commit = () => Undo;
 
-const SCSI_PATH = /^VirtualMachine\/Devices\/Scsi\/([^/]+)\/Attachments\/([^/]+)$/;
-const PIPES_PATH = 'VirtualMachine/Devices/MappedPipes/';
-const VPCI_PATH = 'VirtualMachine/Devices/VirtualPci/';
-const HVSOCKET_PATH = 'VirtualMachine/Devices/HvSocket/HvSocketConfig/ServiceTable/';
 
 function invalid(detail: string): Rejection {
   return new Rejection(E_INVALIDARG, detail);
@@ -73,13 +69,21 @@ export interface ModifyContext {
 /** Read what the request needs from the host, and return its commit step. */
 export async function prepareHostModify(ctx: ModifyContext, request: ModifySettingRequest): Promise<Commit> {
   const rp = request.ResourcePath ?? '';
-  if (rp === VSMB_SHARES_PATH) return prepareVsmb(ctx, request);
-  const scsi = SCSI_PATH.exec(rp);
-  if (scsi) return prepareScsi(ctx, request, scsi[1]!, scsi[2]!);
-  if (rp.startsWith(PIPES_PATH)) return pipeCommit(ctx.uvm, request, rp.slice(PIPES_PATH.length));
-  if (rp.startsWith(VPCI_PATH)) return vpciCommit(ctx, request, rp.slice(VPCI_PATH.length));
-  if (rp.startsWith(HVSOCKET_PATH)) return hvSocketCommit(ctx.uvm, request, rp.slice(HVSOCKET_PATH.length));
-  throw invalid(`unknown resource path '${rp}'`);
+  const path = parseResourcePath(rp);
+  switch (path?.kind) {
+    case 'vsmb':
+      return prepareVsmb(ctx, request);
+    case 'scsi':
+      return prepareScsi(ctx, request, path.controller, path.lun);
+    case 'pipe':
+      return pipeCommit(ctx.uvm, request, path.hostPipe);
+    case 'vpci':
+      return vpciCommit(ctx, request, path.vmBusGuid);
+    case 'hvsocket':
+      return hvSocketCommit(ctx.uvm, request, path.serviceId);
+    case undefined:
+      throw invalid(`unknown resource path '${rp}'`);
+  }
 }
 
 // ---- SCSI ----

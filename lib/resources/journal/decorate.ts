@@ -6,8 +6,7 @@
 
 import type { Host, UtilityVm } from '../../host/types';
 import { Journal, currentJournal } from './journal';
-import { guestEffect, handleUndos, isCounted, keyOf, modifyEffect, serviceEffect, type Effect } from './undo';
-import type { ResourceRecord } from '../closer';
+import { guestEffect, isCounted, keyOf, modifyEffect, serviceEffect, type Effect, type Undo } from './undo';
 
 async function record<T>(effect: Effect | undefined, call: () => Promise<T>): Promise<T> {
   const journal = currentJournal();
@@ -78,22 +77,22 @@ export function journalHost(host: Host): Host {
 // B reusing a share A's call created must be able to undo it after A released its reference.
 
 /**
- * Record that the current container holds one more reference to what `r` describes. Every
- * write is queued before this returns its promise, so a journal removed meanwhile (after the
- * creator's release) waits for them (Journal.remove).
+ * Record that the current container holds one more reference to `undos` (undo.ts
+ * handleUndos). Every write is queued before this returns its promise, so a journal removed
+ * meanwhile (after the creator's release) waits for them (Journal.remove).
  */
-export async function holdReference(r: ResourceRecord): Promise<void> {
+export async function holdReference(undos: readonly Undo[]): Promise<void> {
   const journal = currentJournal();
   if (journal === undefined) return;
-  await Promise.all(handleUndos(r).map((u) => journal.acquire(u)));
+  await Promise.all(undos.map((u) => journal.acquire(u)));
 }
 
 /**
- * Record that the current container gave up one reference to `r` (the entry stays for its
- * other holders). Resolves at once: nobody waits for the record (README.md rule 1).
+ * Record that the current container gave up one reference to `undos` (the entry stays for
+ * its other holders). Resolves at once: nobody waits for the record (README.md rule 1).
  */
-export async function dropReference(r: ResourceRecord): Promise<void> {
+export async function dropReference(undos: readonly Undo[]): Promise<void> {
   const journal = currentJournal();
   if (journal === undefined) return;
-  for (const u of handleUndos(r)) void journal.dropped(u).catch((err: unknown) => journal.noteFailure(err));
+  for (const u of undos) void journal.dropped(u).catch((err: unknown) => journal.noteFailure(err));
 }

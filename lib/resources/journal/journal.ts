@@ -12,26 +12,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { AlreadyExistsError, JournalError } from '../../errors';
 import { traceStep } from '../../trace';
 import { currentOwner, type Owner } from './owner';
+import { JOURNAL_SUFFIX, TEMP_SUFFIX, encodeEntry, type Entry } from './format';
 import { Holdings, type Held } from './replay';
-import { checkDirectory } from './trust';
+import { checkDirectory, openJournalFile } from './trust';
 import { isOnHost, type Undo } from './undo';
-
-export const JOURNAL_SUFFIX = '.journal';
-/** A journal being created (journal.ts) or a lock being written (lock.ts): `<name>.<pid>.<random>.tmp`. */
-export const TEMP_SUFFIX = '.tmp';
-
-export type Entry =
-  | { t: 'owner'; v: 2; id: string; pid: number; start?: string; at: number; host: string }
-  /** About to make a call that may create `undo`'s resource (or took one more reference to it). */
-  | { t: 'acquire'; n: number; at: number; undo: Undo }
-  /** The outcome of acquisition `n`: a failed call created nothing. */
-  | { t: 'done'; n: number; ok: boolean }
-  /** The resource is gone (a counted one: one activation less). `by: 'recover'` is recover's progress. */
-  | { t: 'removed'; undo: Undo; by?: 'recover' }
-  /** One reference less; the resource stays for the other holders. */
-  | { t: 'dropped'; undo: Undo }
-  /** The owner gave up (a rollback failed): recover may take over although the owner lives. */
-  | { t: 'abandoned' };
 
 /** Bytes written (zeros) when a journal is created, for the records to come. */
 const PREALLOCATE = 16 * 1024;
@@ -356,7 +340,7 @@ export class Journal {
    */
   async #before(entry: Entry, flush: boolean): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const data = Buffer.from(JSON.stringify(entry) + '\n');
+    const data = encodeEntry(entry);
     if (this.#writer === undefined && this.#queue.length === 0) this.#writeNow(data);
     else await this.#enqueue(data);
     if (flush) await this.#durable();
@@ -370,7 +354,7 @@ export class Journal {
   #after(entry: Entry): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#tally.apply(entry, 0);
-    return this.#enqueue(Buffer.from(JSON.stringify(entry) + '\n'));
+    return this.#enqueue(encodeEntry(entry));
   }
 
   #closedError(): JournalError {
@@ -490,7 +474,7 @@ export class JournalDraft {
       checkDirectory(dir, true);
       fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       const entry: Entry = { t: 'owner', v: 2, id: this.#id, ...owner, at: Date.now(), host };
-      const line = Buffer.from(JSON.stringify(entry) + '\n');
+      const line = encodeEntry(entry);
       // Zeros after the owner record: the records that follow overwrite them in place, so
       // their flushes leave the file's size (metadata) alone — a cheaper fdatasync. Readers
       // stop at the last complete line (replay.ts).
@@ -537,6 +521,41 @@ export class JournalDraft {
   async #drop(w: Written): Promise<void> {
     await w.fd.close().catch(noop);
     unlinkIfThere(w.tmp);
+  }
+}
+
+/**
+ * recover's progress in a dead journal: one `removed` record (`by: 'recover'`) per undo done,
+ * appended after the journal's last complete line — the torn tail a killed writer left is
+ * cut first, so a record never glues onto the fragment — and flushed at close.
+ */
+export class RecoverProgress {
+  readonly #fd: number;
+  #at: number;
+
+  constructor(path: string, end: number) {
+    this.#fd = openJournalFile(path, fs.constants.O_WRONLY);
+    try {
+      fs.ftruncateSync(this.#fd, end);
+    } catch (err) {
+      fs.closeSync(this.#fd);
+      throw journalError(err, 'journal.write', path);
+    }
+    this.#at = end;
+  }
+
+  removed(undo: Undo): void {
+    const data = encodeEntry({ t: 'removed', undo, by: 'recover' });
+    writeAllNow(this.#fd, data, this.#at);
+    this.#at += data.length;
+  }
+
+  close(): void {
+    try {
+      fs.fdatasyncSync(this.#fd);
+    } finally {
+      fs.closeSync(this.#fd);
+    }
   }
 }
 

@@ -3,8 +3,9 @@
 // what its journal says without reading it.
 
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { JournalError } from '../../errors';
-import type { Entry } from './journal';
+import { JOURNAL_SUFFIX, MalformedLine, TEMP_SUFFIX, decodeEntry, type Entry } from './format';
 import { openJournalFile } from './trust';
 import type { Owner } from './owner';
 import { isCounted, keyOf, type Undo } from './undo';
@@ -109,18 +110,47 @@ export function readJournal(path: string): JournalState {
   const entries: Entry[] = [];
   lines.forEach((line, i) => {
     try {
-      entries.push(JSON.parse(line) as Entry);
+      entries.push(decodeEntry(line));
     } catch (err) {
-      throw corrupt(path, `is corrupt at line ${i + 1}`, err);
+      throw corrupt(path, `is corrupt at line ${i + 1}${err instanceof MalformedLine ? `: ${err.message}` : ''}`, err);
     }
   });
   const first = entries[0];
   // A journal becomes visible only with its owner record written (journal.ts): a file
   // without one was not made by this package.
   if (first === undefined || first.t !== 'owner') throw corrupt(path, 'has no owner record');
-  if (typeof first.host !== 'string') throw corrupt(path, 'names no host');
   const tally = new Holdings();
   entries.forEach((e, line) => tally.apply(e, line));
   const owner: Owner = first.start === undefined ? { pid: first.pid } : { pid: first.pid, start: first.start };
   return { path, id: first.id, owner, host: first.host, abandoned: tally.abandoned, held: tally.held(), end: Buffer.byteLength(text.slice(0, complete)) };
+}
+
+export interface JournalListing {
+  /** The journals, by path, in name order. */
+  journals: string[];
+  /** Files of journal creators and lock writers still being written, or left by one that died (`<name>.<pid>.<random>.tmp`). */
+  temporaries: { path: string; pid: number | undefined }[];
+}
+
+/**
+ * What a journal directory holds; nothing when it does not exist. Read synchronously, like
+ * the journals themselves: a listing takes microseconds, a thread-pool round trip far more on
+ * a loaded machine (README.md "Cost").
+ */
+export function listJournals(dir: string): JournalListing {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { journals: [], temporaries: [] };
+    throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'journal.list', resource: dir, cause: err });
+  }
+  names.sort();
+  const temporaries = names
+    .filter((n) => n.endsWith(TEMP_SUFFIX))
+    .map((n) => {
+      const pid = Number(n.split('.').at(-3));
+      return { path: nodePath.join(dir, n), pid: Number.isSafeInteger(pid) && pid > 0 ? pid : undefined };
+    });
+  return { journals: names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).map((n) => nodePath.join(dir, n)), temporaries };
 }

@@ -4,8 +4,7 @@
 // CCG instance id — never a document as sent (the CCG AddInstance document carries the
 // credential spec; see README.md "Secrets").
 
-import { SCSI_CONTROLLER_GUIDS } from '../../hcs/constants';
-import { VSMB_SHARES_PATH } from '../../hcs/resourcepaths';
+import { parseResourcePath, scsiLocation } from '../../hcs/resourcepaths';
 import type { GuestModificationRequest, ModifySettingRequest, ServiceModificationRequest } from '../../hcs/schema';
 import type { ResourceRecord } from '../closer';
 
@@ -106,11 +105,6 @@ export interface Effect {
   undo: Undo;
 }
 
-const SCSI_PATH = /^VirtualMachine\/Devices\/Scsi\/([^/]+)\/Attachments\/(\d+)$/;
-const PIPE_PREFIX = 'VirtualMachine/Devices/MappedPipes/';
-const VPCI_PREFIX = 'VirtualMachine/Devices/VirtualPci/';
-const HVSOCKET_PREFIX = 'VirtualMachine/Devices/HvSocket/HvSocketConfig/ServiceTable/';
-
 function effect(requestType: string | undefined, undo: Undo, acquireOn: readonly string[] = ['Add']): Effect | undefined {
   if (requestType !== undefined && acquireOn.includes(requestType)) return { kind: 'acquire', undo };
   if (requestType === 'Remove') return { kind: 'remove', undo };
@@ -119,24 +113,27 @@ function effect(requestType: string | undefined, undo: Undo, acquireOn: readonly
 
 /** HcsModifyComputeSystem (the host part; lib/uvm always splits off the guest part). */
 export function modifyEffect(uvmId: string, req: ModifySettingRequest): Effect | undefined {
-  const path = req.ResourcePath ?? '';
-  const scsi = SCSI_PATH.exec(path);
-  if (scsi !== null) {
-    const controller = SCSI_CONTROLLER_GUIDS.indexOf(scsi[1] as (typeof SCSI_CONTROLLER_GUIDS)[number]);
-    return effect(req.RequestType, { op: 'scsi.remove', uvmId, controller, lun: Number(scsi[2]) });
+  const path = parseResourcePath(req.ResourcePath ?? '');
+  switch (path?.kind) {
+    case 'scsi': {
+      const at = scsiLocation(path);
+      return at === undefined ? undefined : effect(req.RequestType, { op: 'scsi.remove', uvmId, ...at });
+    }
+    case 'vsmb': {
+      const name = (req.Settings as { Name?: string } | undefined)?.Name ?? '';
+      // An Update grows a file share someone holds already: the handle records that hold.
+      return effect(req.RequestType, { op: 'vsmb.remove', uvmId, name });
+    }
+    case 'pipe':
+      return effect(req.RequestType, { op: 'pipe.remove', uvmId, hostPath: path.hostPipe });
+    case 'vpci':
+      return effect(req.RequestType, { op: 'vpci.remove', uvmId, vmBusGuid: path.vmBusGuid });
+    case 'hvsocket':
+      // UpdateHvSocketService creates the entry when it is absent (hvsocket.go:13-22).
+      return effect(req.RequestType, { op: 'hvsocket.remove', uvmId, serviceId: path.serviceId }, ['Add', 'Update']);
+    case undefined:
+      return undefined;
   }
-  if (path === VSMB_SHARES_PATH) {
-    const name = (req.Settings as { Name?: string } | undefined)?.Name ?? '';
-    // An Update grows a file share someone holds already: the handle records that hold.
-    return effect(req.RequestType, { op: 'vsmb.remove', uvmId, name });
-  }
-  if (path.startsWith(PIPE_PREFIX)) return effect(req.RequestType, { op: 'pipe.remove', uvmId, hostPath: path.slice(PIPE_PREFIX.length) });
-  if (path.startsWith(VPCI_PREFIX)) return effect(req.RequestType, { op: 'vpci.remove', uvmId, vmBusGuid: path.slice(VPCI_PREFIX.length) });
-  if (path.startsWith(HVSOCKET_PREFIX)) {
-    // UpdateHvSocketService creates the entry when it is absent (hvsocket.go:13-22).
-    return effect(req.RequestType, { op: 'hvsocket.remove', uvmId, serviceId: path.slice(HVSOCKET_PREFIX.length) }, ['Add', 'Update']);
-  }
-  return undefined;
 }
 
 /** A GCS ModifySettings request. */
@@ -162,23 +159,24 @@ export function serviceEffect(req: ServiceModificationRequest): Effect | undefin
 }
 
 /**
- * The undos of one reference a handle holds (lib/uvm ScsiMount, VsmbShare, VpciDevice
- * `describe()`): a reused attachment is also the guest's mount of it.
+ * The undos of one reference a closer holds (lib/uvm ScsiMount, VsmbShare, VpciDevice
+ * `describe()`): a reused attachment is also the guest's mount of it. The engine's other
+ * closers are journaled by the calls they make.
  */
 export function handleUndos(r: ResourceRecord): Undo[] {
-  const uvmId = r.uvmId ?? '';
   switch (r.kind) {
     case 'scsi': {
-      const lun = Number(r.lun);
-      const scsi: Undo = { op: 'scsi.remove', uvmId, controller: Number(r.controller), lun };
-      const uvmPath = typeof r.uvmPath === 'string' ? r.uvmPath : '';
-      return uvmPath === '' ? [scsi] : [scsi, { op: 'guest.disk.remove', uvmId, containerPath: uvmPath, lun }];
+      const scsi: Undo = { op: 'scsi.remove', uvmId: r.uvmId, controller: r.controller, lun: r.lun };
+      return r.uvmPath === '' ? [scsi] : [scsi, { op: 'guest.disk.remove', uvmId: r.uvmId, containerPath: r.uvmPath, lun: r.lun }];
     }
     case 'vsmb':
-      return [{ op: 'vsmb.remove', uvmId, name: String(r.name) }];
+      return [{ op: 'vsmb.remove', uvmId: r.uvmId, name: r.name }];
     case 'vpci':
-      return [{ op: 'vpci.remove', uvmId, vmBusGuid: String(r.vmBusGuid) }];
-    default:
+      return [{ op: 'vpci.remove', uvmId: r.uvmId, vmBusGuid: r.vmBusGuid }];
+    case 'pipe':
+    case 'ccg':
+    case 'combined-layers':
+    case 'layers':
       return [];
   }
 }

@@ -7,6 +7,7 @@ import { wrap } from '../../errors';
 import { WCOW_SCSI_CONTROLLERS, WCOW_SCSI_LUNS } from '../../hcs/constants';
 import type { AttachmentType } from '../../hcs/schema';
 import type { ResourceRecord } from '../../resources/closer';
+import { handleUndos } from '../../resources/journal/undo';
 import { dropReference } from '../../resources/journal/decorate';
 import type { UvmBackend } from '../backend';
 import { Hold, RefHandle } from '../handle';
@@ -74,7 +75,7 @@ export class ScsiManager {
     try {
       await this.#attachments.settled(attachment); // joining an add in flight: its error is ours too
     } catch (err) {
-      if (joined) await dropReference(handle.describe());
+      if (joined) await dropReference(handleUndos(handle.describe()));
       throw err;
     }
     // A joiner holds the first adder's mount too; the first adder holds the one it made.
@@ -108,7 +109,7 @@ export class ScsiManager {
       if (guestMount !== undefined) this.#mounts.drop(guestMount);
     }
     if (a.refCount > 0 || !this.#attachments.holds(a)) {
-      if (counted) await dropReference(describe());
+      if (counted) await dropReference(handleUndos(describe()));
       return;
     }
     await this.#attachments.detach(a, () => this.#mounts.unmount(a));
