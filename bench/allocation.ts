@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { allocateWindowsResources } from '../lib/allocate';
 import { SimulatedHost, type LatencyOptions } from '../lib/host/simulated';
 import type { UtilityVm } from '../lib/host/types';
-import type { OciMount, OciSpec } from '../lib/spec/types';
+import type { OciMount, OciSpec } from '../lib/oci/types';
 import { setupMachine, type SetupManifest } from '../lib/cli/machine';
 import { median, type BenchRow } from './table';
 

@@ -13,7 +13,7 @@ import { allocateWindowsResources } from '../lib/allocate';
 import { setupMachine } from '../lib/cli/machine';
 import { SimulatedHost } from '../lib/host/simulated';
 import type { UtilityVm } from '../lib/host/types';
-import type { OciSpec } from '../lib/spec/types';
+import type { OciSpec } from '../lib/oci/types';
 import { median, type BenchRow } from './table';
 
 const RUNS = 200;

@@ -37,9 +37,9 @@ import { hostPreflight, reserve, type Reservation } from './preflight';
 import { Journal, Resources, type Closer } from './resources';
 import { leftoversOf, withRollbackErrors } from './resources/release';
 import { hostIdentity, journalHost, journalScope, type Undo } from './resources/journal';
-import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './spec/types';
-import { validateSpec, type ValidatedSpec } from './spec/validate';
-import type { SpecWarning } from './spec/strict';
+import type { AllocatedSpec, OciSpec, OciWindowsDevice } from './oci/types';
+import { validateSpec, type ValidatedSpec } from './oci/validate';
+import type { SpecWarning } from './oci/strict';
 import { rehearse, type PlannedCall } from './plan';
 import { traceHost, traceStep, withTraceContext, type Logger } from './trace';
 import { uvmState, type UvmState } from './uvm';
@@ -227,7 +227,7 @@ async function preflight(c: Context): Promise<MountsConfig | undefined> {
   return createMountsConfig(c.host, undefined, c.validated.mounts, []);
 }
 
-/** validate: errors read as lib/spec words them, with op `validate`. */
+/** validate: errors read as lib/oci words them, with op `validate`. */
 function validate(o: PlanOptions, at: Rehearsing): Context {
   try {
     return prepare(o, at);

@@ -7,10 +7,10 @@ export { allocateWindowsResources, planWindowsResources } from './allocate';
 export type { AllocateOptions, Allocation, Plan, PlanOptions, PlannedCall, SchemaVersionRequest } from './allocate';
 export type { RootfsMount } from './layers';
 export type { Resources } from './resources';
-export { recover } from './resources';
-export type { RecoverAction, RecoverOptions, RecoverReport, RecoveredJournal } from './resources';
-export type { AllocatedSpec, OciConfig, OciMount, OciSpec, OciWindowsDevice } from './spec/types';
-export type { SpecWarning } from './spec/strict';
+export { recover } from './recover';
+export type { RecoverAction, RecoverOptions, RecoverReport, RecoveredJournal } from './recover';
+export type { AllocatedSpec, OciConfig, OciMount, OciSpec, OciWindowsDevice } from './oci/types';
+export type { SpecWarning } from './oci/strict';
 export type {
   ContainerCredentialGuardState,
   ContainerDocument,

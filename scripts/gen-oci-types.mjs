@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates lib/spec/oci-config.ts, the TypeScript types of a whole OCI config.json, from the
+// Generates lib/oci/oci-config.ts, the TypeScript types of a whole OCI config.json, from the
 // runtime-spec's own JSON schema (opencontainers/runtime-spec schema/config-schema.json and
 // the files it references), with json-schema-to-typescript. No types package for the OCI
 // runtime spec exists on npm; generating keeps every field of every platform without
@@ -58,7 +58,7 @@ try {
 /* eslint-disable */
 
 `;
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'spec', 'oci-config.ts');
+  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'oci', 'oci-config.ts');
   writeFileSync(out, header + body);
   console.log(out);
 } finally {

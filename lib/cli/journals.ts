@@ -6,7 +6,7 @@
 import { InvalidArgumentError, asWcowError } from '../errors';
 import { checkJournaledId } from '../preflight';
 import { isAlive, listJournals, readJournal, type Undo } from '../resources/journal';
-import { describeUndo } from '../resources/recover';
+import { describeUndo } from '../resources/journal/undo';
 
 export interface PendingJournal {
   path: string;

@@ -11,8 +11,8 @@ import type { Host } from '../host/types';
 import { join } from '../host/winpath';
 import { rollbackOnFailure } from '../resources/release';
 import type { Closer } from '../resources';
-import type { OciWindowsDevice } from '../spec/types';
-import type { ValidatedDevice } from '../spec/validate';
+import type { OciWindowsDevice } from '../oci/types';
+import type { ValidatedDevice } from '../oci/validate';
 import type { UvmState } from '../uvm';
 
 /**
@@ -48,7 +48,7 @@ export interface AssignedDevices {
 }
 
 /**
- * Assign `devices` to the UVM. lib/spec has checked their types (`vpci` /
+ * Assign `devices` to the UVM. lib/oci has checked their types (`vpci` /
  * `vpci-instance-id` only) and split each id into PCI instance and virtual function
  * with hcsshim's getDeviceInfoFromPath — trap included: an instance id whose last
  * segment is all digits (`ROOT\SYSTEM\0001`) is assigned as `ROOT\SYSTEM`, VF 1.

@@ -51,7 +51,7 @@ export interface HostLayersMount {
  * hcsshim's text unwrapped; the caller adds `failed to mount container storage: `.
  */
 export async function mountHostLayers(host: Host, scratch: string, parents: readonly string[]): Promise<HostLayersMount> {
-  // `need at least two layers - base and scratch` is raised by lib/spec before
+  // `need at least two layers - base and scratch` is raised by lib/oci before
   // anything is created (docs/layers.md#q2-one-layer-folder, docs/differences.md#difference-1).
   const details = { op: 'layers.mount', resource: scratch };
 

@@ -185,7 +185,7 @@ export function fromLayerFolders(layerFolders: readonly string[]): WcifsLayers {
 }
 
 /**
- * The folders the spec checks of lib/spec see for these layers (parents, then the
+ * The folders the spec checks of lib/oci see for these layers (parents, then the
  * scratch). Block CIMs are refused here: a single block CIM mounts only with cimfs.dll's
  * block-device flags, which no released Windows Server accepts (hcsshim gates block and
  * merged CIMs at build 27766, a placeholder past Windows Server 2025's 26100;

@@ -1,6 +1,6 @@
 // Classification of OCI mounts for WCOW, as hcsshim v0.11.4 setupMounts does it
 // (docs/mounts.md#setupmounts-mount-by-mount), plus the pure path computations that go with each class.
-// Nothing here touches a host; lib/spec validates with these functions and the
+// Nothing here touches a host; lib/oci validates with these functions and the
 // mount setup code acts on their results.
 
 import { InvalidMountError, type WcowErrorDetails } from '../errors';
@@ -17,7 +17,7 @@ import {
 } from '../hcs/constants';
 import type { AttachmentType } from '../hcs/schema';
 import { join } from '../host/winpath';
-import type { OciMount } from '../spec/types';
+import type { OciMount } from '../oci/types';
 
 export type MountClass =
   | { kind: 'scsi'; attachmentType: AttachmentType; hostPath: string; evdType?: string }
@@ -30,7 +30,7 @@ export type MountClass =
  * setupMounts' classification, first match wins (docs/mounts.md#setupmounts-mount-by-mount step 6): a disk type
  * goes to SCSI whatever the source looks like; then `sandbox://`, then `\\.\pipe\`
  * (both case-sensitive); everything else is a VSMB share. The type must already be
- * one WCOW accepts (lib/spec checks it); an EVD source that does not parse throws.
+ * one WCOW accepts (lib/oci checks it); an EVD source that does not parse throws.
  */
 export function classifyMount(m: Pick<OciMount, 'type' | 'source'> & { destination?: string }): MountClass {
   switch (m.type) {
@@ -82,7 +82,7 @@ export function isReadOnlyMount(options: readonly string[] | undefined): boolean
 /**
  * convertToWCOWSandboxMountPath: `filepath.Join("C:\SandboxMounts", TrimPrefix(src, "sandbox://"))`
  * (docs/mounts.md#sandbox-paths). Like hcsshim this can climb out of the root with `..`;
- * lib/spec rejects such sources before anything runs (checkSandboxPath).
+ * lib/oci rejects such sources before anything runs (checkSandboxPath).
  */
 export function sandboxMountPath(source: string): string {
   const rest = source.startsWith(SANDBOX_MOUNT_PREFIX) ? source.slice(SANDBOX_MOUNT_PREFIX.length) : source;

@@ -5,7 +5,7 @@ import { wrap } from '../errors';
 import { mappedDirectory, mappedPipe } from '../hcs/documents';
 import type { MappedDirectory, MappedPipe } from '../hcs/schema';
 import type { Host } from '../host/types';
-import type { ValidatedMount } from '../spec/validate';
+import type { ValidatedMount } from '../oci/validate';
 import type { UvmState } from '../uvm';
 import { containerPipeMapping, isPipe, uvmPipeHostPath } from './classify';
 import { goQuote } from '../hcs/gostrconv';

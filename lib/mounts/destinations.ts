@@ -7,16 +7,16 @@
 // - no two mounts have the same destination (compared as Windows compares paths:
 //   cleaned, case-insensitive);
 // - pipe names (sources and destinations) are not empty and hold no `..` element;
-// - no mount path holds a control character (lib/spec/paths.ts).
+// - no mount path holds a control character (lib/oci/paths.ts).
 // Each failure is ERR_INVALID_MOUNT naming the mount's index in Spec.Mounts.
 
 import { InvalidMountError } from '../errors';
 import { PIPE_PREFIX } from '../hcs/constants';
 import { clean } from '../host/winpath';
-import { checkPathCharacters } from '../spec/paths';
+import { checkPathCharacters } from '../oci/paths';
 import { formatMount } from './classify';
 
-/** What lib/spec has made of a mount by now. */
+/** What lib/oci has made of a mount by now. */
 export interface MountPaths {
   destination: string;
   source: string;

@@ -1,5 +1,5 @@
 // Hot-adding a hypervisor-isolated container's OCI mounts: hcsshim setupMounts
-// (docs/mounts.md). lib/spec has validated and classified every mount already
+// (docs/mounts.md). lib/oci has validated and classified every mount already
 // (docs/differences.md#difference-1), so this runs only the side effects, in spec order.
 // Process-isolated containers hot-add nothing: HCS maps their directories from the
 // container document (docs/mounts.md#when-mounts-are-hot-added), see ./config.ts.
@@ -9,7 +9,7 @@ import { WCOW_GLOBAL_MOUNT_PREFIX } from '../hcs/constants';
 import { mappedDirectory } from '../hcs/documents';
 import type { MappedDirectory } from '../hcs/schema';
 import type { Resources } from '../resources';
-import type { ValidatedMount } from '../spec/validate';
+import type { ValidatedMount } from '../oci/validate';
 import type { UvmState } from '../uvm';
 import { formatMount } from './classify';
 import { exitError } from '../uvm/exec';

@@ -1,6 +1,6 @@
 // Host preflight: what the host must look like for an allocation to succeed, checked by
 // both planWindowsResources and allocateWindowsResources before the first side effect
-// (docs/differences.md#difference-9, README.md in this folder). Validation (lib/spec) knows the spec
+// (docs/differences.md#difference-9, README.md in this folder). Validation (lib/oci) knows the spec
 // alone; this knows the host: every failure here would otherwise surface half-way through
 // an allocation, blamed on another path (a missing layer reads as a CreateSandboxLayer
 // failure of the scratch, a taken scratch as 0xc0370105 from PrepareLayer) and rolled back.
@@ -17,7 +17,7 @@ import { SANDBOX_VHDX } from '../layers';
 import type { Resources } from '../resources/resources';
 import { listJournals, readJournal, type JournalState } from '../resources/journal';
 import { Journal, journalName } from '../resources/journal/journal';
-import type { ValidatedSpec } from '../spec/validate';
+import type { ValidatedSpec } from '../oci/validate';
 import { hostPathNotFound } from '../uvm/vsmb';
 
 const OP = 'preflight';

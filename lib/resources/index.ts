@@ -5,5 +5,3 @@ export { Resources } from './resources';
 export type { ResourcesJson } from './resources';
 export { Journal, readJournal } from './journal';
 export type { JournalState, Owner, Undo } from './journal';
-export { recover } from './recover';
-export type { RecoverOptions, RecoverReport, RecoveredJournal, RecoverAction } from './recover';

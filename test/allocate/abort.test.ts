@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { allocateWindowsResources } from '../../lib/allocate';
 import { SimulatedHost } from '../../lib/host/simulated';
-import type { OciMount } from '../../lib/spec/types';
+import type { OciMount } from '../../lib/oci/types';
 import { onStep } from '../../lib/trace';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

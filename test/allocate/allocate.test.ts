@@ -7,7 +7,7 @@ import { AbortedError, ReleaseError } from '../../lib/errors';
 import { allocateWindowsResources, determineSchemaVersion, planWindowsResources } from '../../lib/allocate';
 import { createHost, defaultSimulatedRoot } from '../../lib/host/index';
 import { SimulatedHost } from '../../lib/host/simulated';
-import type { OciMount } from '../../lib/spec/types';
+import type { OciMount } from '../../lib/oci/types';
 import { onStep } from '../../lib/trace';
 import { uvmState } from '../../lib/uvm';
 import { bench, json, L1, L3, mountSources, S, spec, type Bench, rejects, VSMB_SHARES } from './fixtures';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WcowError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
-import type { OciSpec } from '../../lib/spec/types';
+import type { OciSpec } from '../../lib/oci/types';
 
 /** Layer folders of the vectors (docs/layers.md#vectors); NameToGuid pairs from docs/layers.md#nametoguid-pairs. */
 export const L3 = 'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e';

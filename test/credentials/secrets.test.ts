@@ -15,8 +15,8 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { WcowError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
-import { recover } from '../../lib/resources';
-import type { OciSpec } from '../../lib/spec/types';
+import { recover } from '../../lib/recover';
+import type { OciSpec } from '../../lib/oci/types';
 import { onStep, STEP_CHANNEL, type Logger } from '../../lib/trace';
 import { SCENARIOS, allocate, prepareMachine, type ContainerPlan } from '../reliability/scenarios';
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SimulatedHost, type HostSnapshot } from '../../lib/host/simulated';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { rng } from '../reliability/scenarios';
 import { bench, type Bench } from '../allocate/fixtures';
 import { layOut } from './cimfs-fixtures';

@@ -11,7 +11,7 @@ import { ReleaseError } from '../../lib/errors';
 import { E_FAIL } from '../../lib/hcs/errors';
 import type { SimulatedCall } from '../../lib/host/simulated';
 import { cimVolumeGuid } from '../../lib/layers';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { bench, json, rejects, type Bench } from '../allocate/fixtures';
 import { CIMS, G_C1, G_UPPER_C1, layOut, P7, SCRATCH } from './cimfs-fixtures';
 

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { WcowError, type WcowErrorCode } from '../../lib/errors';
-import { validateSpec } from '../../lib/spec/validate';
+import { validateSpec } from '../../lib/oci/validate';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { bench, L1, L2, S, spec } from '../allocate/fixtures';
 

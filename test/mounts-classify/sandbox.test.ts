@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { WcowError } from '../../lib/errors';
-import { validateSpec } from '../../lib/spec/validate';
+import { validateSpec } from '../../lib/oci/validate';
 
 const XENON = { hypervisorIsolated: true };
 

@@ -7,7 +7,7 @@ import { allocateWindowsResources, type Allocation } from '../../lib/allocate';
 import { ReleaseError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
 import type { UtilityVm } from '../../lib/host/types';
-import type { OciMount } from '../../lib/spec/types';
+import type { OciMount } from '../../lib/oci/types';
 import { uvmState } from '../../lib/uvm';
 import { bench, json, L1, L3, mountSources, S, SCSI0, SH, spec, VSMB_SHARES, type Bench, rejects } from '../allocate/fixtures';
 

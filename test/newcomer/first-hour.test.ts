@@ -11,7 +11,7 @@ import { allocateWindowsResources } from '../../lib/allocate';
 import { createHost, stateLayout } from '../../lib/host/index';
 import { SimulatedHost } from '../../lib/host/simulated';
 import { loadNative } from '../../lib/native';
-import type { OciSpec } from '../../lib/spec/types';
+import type { OciSpec } from '../../lib/oci/types';
 import { rejects } from '../allocate/fixtures';
 
 const MAIN = path.join(__dirname, '../../lib/cli/main.js');

@@ -7,7 +7,7 @@
 // (`mayDiffer`): what its inputs make possible, not required.
 
 import fc from 'fast-check';
-import type { OciMount, OciSpec } from '../../lib/spec/types';
+import type { OciMount, OciSpec } from '../../lib/oci/types';
 import type { ContainerCase, Fault, HostSetup, ReleaseMode, Scenario, Step } from './scenario';
 
 const LAYERS = ['C:\\layers\\app', 'C:\\layers\\mid', 'C:\\layers\\base', 'C:\\layers\\os'];

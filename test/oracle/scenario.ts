@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { FaultSpec } from '../../lib/host/simulated';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { UtilityVmOptions } from '../../lib/host/types';
-import type { OciSpec } from '../../lib/spec/types';
+import type { OciSpec } from '../../lib/oci/types';
 import { createVhdx } from '../../lib/vhdx';
 
 export type ReleaseMode = 'all' | 'partial' | 'none';

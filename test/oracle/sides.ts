@@ -14,7 +14,7 @@ import { SimulatedHost } from '../../lib/host/simulated';
 import type { FaultHandle, SimulatedCall } from '../../lib/host/simulated/calls';
 import type { HostSnapshot } from '../../lib/host/simulated/snapshot';
 import { clean } from '../../lib/host/winpath';
-import type { OciSpec } from '../../lib/spec/types';
+import type { OciSpec } from '../../lib/oci/types';
 import { onStep } from '../../lib/trace';
 import type { HcsServer } from '../wine/server';
 import { materialise, oracleScenario, realPath, SCENARIO_TOPS, stepsOf, type Scenario } from './scenario';

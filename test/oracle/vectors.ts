@@ -3,7 +3,7 @@
 // V1-V9), each run against hcsshim itself. A vector's `differences` are the
 // differences (docs/differences.md) it is expected to show.
 
-import type { OciMount, OciSpec } from '../../lib/spec/types';
+import type { OciMount, OciSpec } from '../../lib/oci/types';
 import type { ContainerCase, HostSetup, Scenario } from './scenario';
 
 const UVM = { id: 'pod1@vm' };

@@ -11,7 +11,7 @@ import { allocateWindowsResources, planWindowsResources, type AllocateOptions, t
 import { WcowError } from '../../lib/errors';
 import type { SimulatedCall, SimulatedHost } from '../../lib/host/simulated';
 import type { Host, UtilityVm } from '../../lib/host/types';
-import type { OciMount, OciSpec } from '../../lib/spec/types';
+import type { OciMount, OciSpec } from '../../lib/oci/types';
 import { CREDENTIAL_SPEC, everyKind, GPU, L1, L2, L3, machine, mount } from '../reliability/scenarios';
 
 /** Every kind of mount, and a second of a kind where two containers sharing one is a case of its own (a file share's Update, a disk's reuse). */

@@ -4,7 +4,7 @@
 //   hold <root> <stateDir> <journal>                  allocate the live containers, "ready", then idle
 //   recover <root> <stateDir> <journal>               recover(), the report's outline as JSON
 import { SimulatedHost } from '../../lib/host/simulated';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { LIVE, allocate, finish, SCENARIOS, type Stage } from './scenarios';
 
 async function main(): Promise<void> {

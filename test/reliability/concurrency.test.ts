@@ -9,7 +9,7 @@ import { WcowError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { Allocation } from '../../lib/allocate';
 import { currentJournal } from '../../lib/resources/journal';
-import type { OciSpec } from '../../lib/spec/types';
+import type { OciSpec } from '../../lib/oci/types';
 import { onStep } from '../../lib/trace';
 import { uvmState } from '../../lib/uvm';
 import { CREDENTIAL_SPEC, L1, L2, L3, allocate, prepareMachine, rng } from './scenarios';

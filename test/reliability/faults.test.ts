@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { ReleaseError, WcowError } from '../../lib/errors';
 import type { HostSnapshot, SimulatedCall } from '../../lib/host/simulated';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { uvmState } from '../../lib/uvm';
 import { SCENARIOS, allocate, finish, journalFiles, machine as newMachine, stage, type Machine, type Scenario, type Stage } from './scenarios';
 

@@ -12,7 +12,7 @@ import { allocateWindowsResources } from '../../lib/allocate';
 import { WcowError } from '../../lib/errors';
 import { SimulatedHost, type SimulatedCall } from '../../lib/host/simulated';
 import type { UtilityVm } from '../../lib/host/types';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import type { Logger } from '../../lib/trace';
 import { CREDENTIAL_SPEC, L1, L2, L3, SECRET, SCENARIOS, allocate, prepareMachine } from './scenarios';
 

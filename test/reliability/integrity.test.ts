@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { WcowError } from '../../lib/errors';
 import { SimulatedHost } from '../../lib/host/simulated';
-import { Journal, recover } from '../../lib/resources';
-import type { OciSpec } from '../../lib/spec/types';
+import { Journal } from '../../lib/resources';
+import { recover } from '../../lib/recover';
+import type { OciSpec } from '../../lib/oci/types';
 import { SCENARIOS, allocate, journalFiles, machine as newMachine, stage, type Machine, type Scenario } from './scenarios';
 
 const processIsolated = SCENARIOS[0] as Scenario;

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SimulatedHost } from '../../lib/host/simulated';
-import { Journal, readJournal, recover } from '../../lib/resources';
+import { Journal, readJournal } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { hostIdentity } from '../../lib/resources/journal';
 import { journalName } from '../../lib/resources/journal/journal';
 

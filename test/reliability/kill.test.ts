@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SimulatedHost, type HostSnapshot } from '../../lib/host/simulated';
-import { recover } from '../../lib/resources';
+import { recover } from '../../lib/recover';
 import { LIVE, SCENARIOS, allocate, prepareMachine, rng, stage } from './scenarios';
 
 const CHILD = path.join(__dirname, 'child.js');

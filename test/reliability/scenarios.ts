@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { allocateWindowsResources, type AllocateOptions, type Allocation } from '../../lib/allocate';
 import { SimulatedHost } from '../../lib/host/simulated';
 import type { Host, UtilityVm, UtilityVmOptions } from '../../lib/host/types';
-import { recover } from '../../lib/resources';
-import type { OciMount, OciSpec } from '../../lib/spec/types';
+import { recover } from '../../lib/recover';
+import type { OciMount, OciSpec } from '../../lib/oci/types';
 
 export const L3 = 'C:\\layers\\f30368666ce4457e86fe12867506e508071d89e7eae615fc389c64f2e37ce54e';
 export const L2 = 'C:\\layers\\7a6ad2b849a9d29e6648d9950c1975b0f614a63b5fe2803009ce131745abcc62';

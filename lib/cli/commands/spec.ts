@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors';
 import type { SimulatedHost } from '../../host/simulated';
 import type { RootfsMount } from '../../layers';
-import type { OciSpec } from '../../spec/types';
+import type { OciSpec } from '../../oci/types';
 import type { CommandIo, JsonOption } from '../action';
 import { fields } from '../format';
 import { readJsonObject } from '../input';

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, JournalError, NotFoundError, ReleaseError } from '../../errors';
 import type { HostSnapshot } from '../../host/simulated';
-import { recover, type RecoverReport } from '../../resources/recover';
+import { recover, type RecoverReport } from '../../recover';
 import { action, type CommandOutput, type JsonOption } from '../action';
 import { commandLine, fields, table } from '../format';
 import { isLive, pendingJournals, type PendingJournal } from '../journals';

@@ -1,4 +1,4 @@
-// A lock file between processes: the recover lock of a journal directory (../recover.ts) and
+// A lock file between processes: the recover lock of a journal directory (lib/recover.ts) and
 // the simulated host's state lock (lib/host/simulated/persist.ts).
 //
 // Why not proper-lockfile (the maintained npm choice): it tells a stale lock by an mtime it

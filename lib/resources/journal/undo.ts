@@ -57,6 +57,35 @@ export function keyOf(u: Undo): string {
   }
 }
 
+/** What an undo takes away, as recover reports it (and `wcow-resources status` lists it before). */
+export function describeUndo(u: Undo): string {
+  switch (u.op) {
+    case 'scsi.remove':
+      return `${u.uvmId} SCSI ${u.controller}:${u.lun}`;
+    case 'guest.disk.remove':
+      return `${u.uvmId} LUN ${u.lun} at ${u.containerPath}`;
+    case 'vsmb.remove':
+      return `${u.uvmId} share ${u.name}`;
+    case 'pipe.remove':
+      return `${u.uvmId} pipe ${u.hostPath}`;
+    case 'vpci.remove':
+      return `${u.uvmId} VMBus ${u.vmBusGuid}`;
+    case 'hvsocket.remove':
+      return `${u.uvmId} hvsocket service ${u.serviceId}`;
+    case 'combined-layers.remove':
+      return `${u.uvmId} combined layers at ${u.containerRootPath}`;
+    case 'layer.unprepare':
+    case 'layer.deactivate':
+      return u.path;
+    case 'ccg.remove':
+      return `credential guard instance ${u.id}`;
+    case 'cim.dismount':
+      return `CIM volume ${u.volumeGuid}`;
+    case 'overlay.detach':
+      return `overlay filter on ${u.volumePath}`;
+  }
+}
+
 /**
  * vmcompute counts activations (ActivateLayer twice needs DeactivateLayer twice), so a
  * journal's activations of one layer are undone one by one; everything else exists once

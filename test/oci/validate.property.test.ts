@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { validateSpec, type ValidateContext } from '../../lib/spec/validate';
+import { validateSpec, type ValidateContext } from '../../lib/oci/validate';
 import { WcowError } from '../../lib/errors';
 
 const contexts: ValidateContext[] = [

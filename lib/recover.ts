@@ -1,10 +1,10 @@
 // recover(): release what killed processes left behind, from their crash journals
-// (docs/differences.md#difference-8; journal/README.md). hcsshim keeps its release list only in memory:
+// (docs/differences.md#difference-8; resources/journal/README.md). hcsshim keeps its release list only in memory:
 // when the shim dies, whatever it had added to HCS stays until the UVM or vmcompute goes.
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { JournalError, asWcowError, formatHresult, type WcowError } from '../errors';
+import { JournalError, asWcowError, formatHresult, type WcowError } from './errors';
 import {
   ccgRemoveInstance,
   combinedLayersRemove,
@@ -14,17 +14,17 @@ import {
   scsiAttachmentRemove,
   virtualPciRemove,
   vsmbShareRemove,
-} from '../hcs/documents';
-import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } from '../hcs/errors';
-import type { Host, UtilityVm } from '../host/types';
-import { overlayFilterDetach } from '../layers/cimfs';
-import type { Logger } from '../trace';
-import { RecoverProgress, syncDirectory } from './journal/journal';
-import { isHeld, lockWithin } from './journal/lock';
-import { isAlive, type Owner } from './journal/owner';
-import { checkDirectory, hostIdentity } from './journal/trust';
-import { listJournals, readJournal, type JournalState } from './journal/replay';
-import { isCounted, type Undo } from './journal/undo';
+} from './hcs/documents';
+import { ERROR_FILE_NOT_FOUND_HR, HCS_E_INVALID_STATE, HCS_E_SYSTEM_NOT_FOUND } from './hcs/errors';
+import type { Host, UtilityVm } from './host/types';
+import { overlayFilterDetach } from './layers/cimfs';
+import type { Logger } from './trace';
+import { RecoverProgress, syncDirectory } from './resources/journal/journal';
+import { isHeld, lockWithin } from './resources/journal/lock';
+import { isAlive, type Owner } from './resources/journal/owner';
+import { checkDirectory, hostIdentity } from './resources/journal/trust';
+import { listJournals, readJournal, type JournalState } from './resources/journal/replay';
+import { describeUndo, isCounted, type Undo } from './resources/journal/undo';
 
 export interface RecoverOptions {
   /** A directory of journals: every journal in it whose owner is gone. */
@@ -111,35 +111,6 @@ const RANK: Record<Undo['op'], number> = {
   'layer.deactivate': 9,
   'cim.dismount': 10,
 };
-
-/** What an undo takes away, as recover reports it (and `wcow-resources status` lists it before). */
-export function describeUndo(u: Undo): string {
-  switch (u.op) {
-    case 'scsi.remove':
-      return `${u.uvmId} SCSI ${u.controller}:${u.lun}`;
-    case 'guest.disk.remove':
-      return `${u.uvmId} LUN ${u.lun} at ${u.containerPath}`;
-    case 'vsmb.remove':
-      return `${u.uvmId} share ${u.name}`;
-    case 'pipe.remove':
-      return `${u.uvmId} pipe ${u.hostPath}`;
-    case 'vpci.remove':
-      return `${u.uvmId} VMBus ${u.vmBusGuid}`;
-    case 'hvsocket.remove':
-      return `${u.uvmId} hvsocket service ${u.serviceId}`;
-    case 'combined-layers.remove':
-      return `${u.uvmId} combined layers at ${u.containerRootPath}`;
-    case 'layer.unprepare':
-    case 'layer.deactivate':
-      return u.path;
-    case 'ccg.remove':
-      return `credential guard instance ${u.id}`;
-    case 'cim.dismount':
-      return `CIM volume ${u.volumeGuid}`;
-    case 'overlay.detach':
-      return `overlay filter on ${u.volumePath}`;
-  }
-}
 
 /** The UVM handles recover opens, once each; a UVM that no longer exists took its resources with it. */
 class Uvms {

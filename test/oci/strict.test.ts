@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { WcowError } from '../../lib/errors';
-import { validateSpec, type ValidateContext } from '../../lib/spec/validate';
+import { validateSpec, type ValidateContext } from '../../lib/oci/validate';
 
 const ARGON: ValidateContext = { hypervisorIsolated: false };
 const XENON: ValidateContext = { hypervisorIsolated: true };

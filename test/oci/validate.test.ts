@@ -2,7 +2,7 @@
 // with hcsshim's exact texts and our coded errors.
 
 import assert from 'node:assert/strict';
-import { validateSpec, deviceInfoFromPath, type ValidateContext } from '../../lib/spec/validate';
+import { validateSpec, deviceInfoFromPath, type ValidateContext } from '../../lib/oci/validate';
 import { WcowError, type WcowErrorCode } from '../../lib/errors';
 
 const ARGON: ValidateContext = { hypervisorIsolated: false };
