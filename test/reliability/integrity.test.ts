@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import nodeFs = require('node:fs');
 import * as path from 'node:path';
 import { allocateWindowsResources, planWindowsResources } from '../../lib/allocate';
 import { WcowError } from '../../lib/errors';
@@ -180,20 +181,32 @@ describe('integrity 3: the journal directory and its files are trusted only when
   });
 });
 
-/** FileHandle.prototype.write (what the journal writes with), replaced while `fn` runs. */
-async function withWrites(replace: (original: FileWrite) => FileWrite, fn: () => Promise<void>): Promise<void> {
-  const probe = await fs.promises.open(__filename, 'r');
-  const proto = Object.getPrototypeOf(probe) as { write: FileWrite };
-  await probe.close();
-  const original = proto.write;
-  proto.write = replace(original);
+/**
+ * write(2) on the journal files of `dir` (what the journal writes with), replaced while `fn`
+ * runs: the fs module object's writeSync, which every `import * as fs` sees; writes to
+ * other files (the simulated host's) go through unchanged.
+ */
+async function withWrites(dir: string, replace: (original: FileWrite) => FileWrite, fn: () => Promise<void>): Promise<void> {
+  const mutable = nodeFs as unknown as { writeSync: FileWrite };
+  const original = mutable.writeSync;
+  const replaced = replace(original);
+  const inDir = path.resolve(dir) + path.sep;
+  mutable.writeSync = (fd, buffer, offset, length, position) => {
+    let file = '';
+    try {
+      file = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // not a file descriptor readlink can name: not a journal's
+    }
+    return (file.startsWith(inDir) ? replaced : original)(fd, buffer, offset, length, position);
+  };
   try {
     await fn();
   } finally {
-    proto.write = original;
+    mutable.writeSync = original;
   }
 }
-type FileWrite = (this: fs.promises.FileHandle, ...args: unknown[]) => Promise<{ bytesWritten: number }>;
+type FileWrite = (fd: number, buffer: Buffer, offset: number, length: number, position: number) => number;
 
 const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
 
@@ -207,7 +220,13 @@ describe('integrity 4: a full disk', () => {
     const baseline = m.host.snapshot();
     const a = await allocate(m.host, uvm, full.container, { journal: m.journal });
     const journal = a.resources.journal!;
-    await withWrites(() => async () => Promise.reject(enospc()), () => a.resources.release({ all: true }));
+    await withWrites(
+      m.journal,
+      () => () => {
+        throw enospc();
+      },
+      () => a.resources.release({ all: true }),
+    );
     assert.deepEqual(m.host.snapshot(), baseline);
     assert.ok(journal.writeFailures.length > 0, 'the records that could not be written are reported');
     assert.ok(journal.writeFailures.every((e) => e.code === 'ERR_JOURNAL' && e.errno === 'ENOSPC'));
@@ -223,16 +242,15 @@ describe('integrity 4: a full disk', () => {
     const baseline = m.host.snapshot();
     let n = 0;
     await withWrites(
-      (original) =>
-        async function (this: fs.promises.FileHandle, ...args: unknown[]) {
-          const [data, offset, length, position] = args as [Buffer, number, number, number];
-          n++;
-          // Every write goes out in halves; every fifth writes half and then fails.
-          const half = Math.max(1, Math.floor(length / 2));
-          const r = await original.call(this, data, offset, half, position);
-          if (n % 5 === 0) throw enospc();
-          return r;
-        },
+      m.journal,
+      (original) => (fd, data, offset, length, position) => {
+        n++;
+        // Every write goes out in halves; every fifth writes half and then fails.
+        const half = Math.max(1, Math.floor(length / 2));
+        const r = original(fd, data, offset, half, position);
+        if (n % 5 === 0) throw enospc();
+        return r;
+      },
       async () => {
         const a = await allocate(m.host, uvm, full.container, { journal: m.journal }).catch(() => undefined);
         await a?.resources.abandon();
@@ -248,7 +266,10 @@ describe('integrity 4: a full disk', () => {
     const fds = (): number => fs.readdirSync('/proc/self/fd').length;
     const before = fds();
     await withWrites(
-      () => async () => Promise.reject(enospc()),
+      m.journal,
+      () => () => {
+        throw enospc();
+      },
       async () => {
         for (let i = 0; i < 200; i++) {
           const err = await rejection(allocate(m.host, undefined, processIsolated.container, { journal: m.journal }));

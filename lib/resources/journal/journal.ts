@@ -1,8 +1,9 @@
 // One container's crash journal: an append-only file of JSON lines (README.md "Format").
 // An acquisition is in the file before the HCS call that may create it — flushed too when
 // the resource lives on the host (undo.ts isOnHost); a failed outcome is written before the
-// call's error goes on; removals and dropped references are written after, by the group-
-// commit writer, without anyone waiting. The file is 0600 in a 0700 directory (trust.ts)
+// call's error goes on; removals and dropped references are written after, without anyone
+// waiting. Records go to the page cache with write(2); only flushes (group-committed) go
+// through the thread pool (README.md "Cost"). The file is 0600 in a 0700 directory (trust.ts)
 // and removed once the container's resources are all released.
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -35,9 +36,6 @@ function temporarySuffix(): string {
 /** The journals of this process still being written, by resolved path (see `othersNaming`, `openAt`). */
 const open = new Map<string, Journal>();
 
-/** Writes still on their way to a journal file, in this process (see Journal.remove). */
-const inFlight = new Set<Promise<void>>();
-
 function journalError(err: unknown, op: string, path: string): JournalError {
   if (err instanceof JournalError) return err;
   const e = err as NodeJS.ErrnoException;
@@ -49,18 +47,8 @@ function journalError(err: unknown, op: string, path: string): JournalError {
   });
 }
 
-/** Write all of `data` at `position`: a short write goes on with the rest. */
-async function writeAll(fd: fs.promises.FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw noProgress();
-    done += bytesWritten;
-  }
-}
-
-/** The same with write(2), for a record written at once (Journal #before). */
-function writeAllNow(fd: number, data: Buffer, position: number): void {
+/** Write all of `data` at `position` with write(2): a short write goes on with the rest. */
+function writeAll(fd: number, data: Buffer, position: number): void {
   let done = 0;
   while (done < data.length) {
     const written = fs.writeSync(fd, data, done, data.length - done, position + done);
@@ -78,17 +66,24 @@ function unlinkIfThere(path: string): void {
   }
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // nothing is pending on it: every write had returned
+  }
+}
+
 function noProgress(): Error {
   return Object.assign(new Error('no progress writing'), { code: 'EIO' });
 }
 
-interface Pending {
-  data: Buffer;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 const noop = (): void => undefined;
+
+/** fdatasync(2) in the thread pool: a flush takes milliseconds, which the event loop must not wait out. */
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
 
 /**
  * Flushes shared by whoever asks while one runs (group commit): `commit()` resolves once a
@@ -112,6 +107,11 @@ export class GroupCommit {
       return this.#start();
     });
     return this.#queued;
+  }
+
+  /** Resolves once no flush runs or waits to run (a descriptor may be closed then). */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined || this.#queued !== undefined) await (this.#queued ?? this.#running)?.then(noop, noop);
   }
 
   #start(): Promise<void> {
@@ -145,13 +145,11 @@ export class Journal {
   readonly id: string;
   /** Records that could not be written after their call succeeded (reported, see `noteFailure`). */
   readonly writeFailures: JournalError[] = [];
-  readonly #fd: fs.promises.FileHandle;
+  readonly #fd: number;
   readonly #tally = new Holdings();
   #n = 0;
   /** Bytes of complete lines on disk: the next write goes there, over a torn tail. */
   #size: number;
-  #queue: Pending[] = [];
-  #writer: Promise<void> | undefined;
   #closed = false;
   #retained = false;
   readonly #dir: string;
@@ -159,13 +157,13 @@ export class Journal {
   /** Whether the journal's name has been flushed (before its first flushed record). */
   #named = false;
 
-  private constructor(path: string, id: string, fd: fs.promises.FileHandle, size: number) {
+  private constructor(path: string, id: string, fd: number, size: number) {
     this.path = path;
     this.id = id;
     this.#fd = fd;
     this.#size = size;
     this.#dir = nodePath.dirname(path);
-    this.#flushes = new GroupCommit(() => fd.datasync());
+    this.#flushes = new GroupCommit(() => fdatasync(fd));
   }
 
   /** A new journal for container `id` of `host` (trust.ts hostIdentity) in `dir`: `begin` and `open` at once. */
@@ -175,8 +173,8 @@ export class Journal {
 
   /**
    * Start writing container `id`'s journal: the owner record and the zeros the records will
-   * overwrite go to a temporary name now, while the caller does other work (its thread-pool
-   * round trips overlap that work: README.md "Cost"); `open()` makes it the journal.
+   * overwrite go to a temporary name now, before the caller's preflight; `open()` makes it
+   * the journal.
    */
   static begin(dir: string, id: string, host: string): JournalDraft {
     return new JournalDraft(dir, id, host, (path, fd, size, entry) => {
@@ -285,8 +283,7 @@ export class Journal {
     await this.#after({ t: 'abandoned' });
     this.#closed = true;
     open.delete(nodePath.resolve(this.path));
-    await this.#writer;
-    await this.#fd.close().catch(() => undefined);
+    await this.#close();
   }
 
   /**
@@ -301,9 +298,8 @@ export class Journal {
   /**
    * Everything released: close and delete — or, when retained (a rollback failed) and it
    * still names something, hand it over to recover(). A journal that still names a resource is never deleted (ERR_JOURNAL): it may be the only
-   * record of it. A reference another container of this process took over (recorded in its
-   * journal) must be on disk before this journal disappears — so every write in flight in
-   * this process is awaited first.
+   * record of it. A reference another container of this process took over is in that
+   * container's journal already: every record is in the page cache when its write returns.
    */
   async remove(): Promise<void> {
     if (this.#closed) return;
@@ -317,44 +313,47 @@ export class Journal {
     }
     this.#closed = true;
     open.delete(nodePath.resolve(this.path));
-    // Records still waiting for the writer go with the file; the write under way (begun at
-    // the release's first removal) is waited for, so `writeFailures` is complete.
-    for (const p of this.#queue.splice(0)) p.resolve();
-    await Promise.all([this.#writer, ...inFlight]);
     try {
       unlinkIfThere(this.path);
     } catch (err) {
       throw journalError(err, 'journal.remove', this.path);
     } finally {
-      // Nothing waits for the descriptor to go: its last write is done.
-      void this.#fd.close().catch(() => undefined);
+      await this.#close();
     }
   }
 
+  /** Close the file once no flush of it runs (a closed descriptor's number is soon another file's). */
+  async #close(): Promise<void> {
+    await this.#flushes.idle();
+    closeQuietly(this.#fd);
+  }
+
   /**
-   * A record the caller's next step (a call, an error going on) waits for. When nothing
-   * else is being written to the file it is written at once with write(2) — microseconds
-   * into the page cache, where a thread-pool round trip costs 50–200 µs on a loaded machine
-   * (README.md "Cost") — else it joins the writer's queue. With `flush` it is then flushed,
-   * with the journal's name (#durable).
+   * A record the caller's next step (a call, an error going on) waits for: written at once
+   * with write(2) — microseconds into the page cache, where a thread-pool round trip costs
+   * 50–200 µs on a loaded machine (README.md "Cost"). With `flush` it is then flushed, with
+   * the journal's name (#durable).
    */
   async #before(entry: Entry, flush: boolean): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const data = encodeEntry(entry);
-    if (this.#writer === undefined && this.#queue.length === 0) this.#writeNow(data);
-    else await this.#enqueue(data);
+    this.#writeNow(encodeEntry(entry));
     if (flush) await this.#durable();
   }
 
   /**
-   * A record nobody waits for (a removal, a dropped reference, the hand-over to recover):
-   * queued for the writer. The in-memory tally counts it now: what the process did stays
-   * known even when the disk refuses the line.
+   * A record nobody waits for (a removal, a dropped reference, the hand-over to recover),
+   * written the same way. The in-memory tally counts it first: what the process did stays
+   * known even when the disk refuses the line (the rejection is the caller's to report).
    */
   #after(entry: Entry): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#tally.apply(entry, 0);
-    return this.#enqueue(encodeEntry(entry));
+    try {
+      this.#writeNow(encodeEntry(entry));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve();
   }
 
   #closedError(): JournalError {
@@ -364,10 +363,10 @@ export class Journal {
   /** write(2) at the end of the complete lines; a failure cuts off what part of the line got there. */
   #writeNow(data: Buffer): void {
     try {
-      writeAllNow(this.#fd.fd, data, this.#size);
+      writeAll(this.#fd, data, this.#size);
     } catch (err) {
       try {
-        fs.ftruncateSync(this.#fd.fd, this.#size);
+        fs.ftruncateSync(this.#fd, this.#size);
       } catch {
         // the next write goes to #size in any case and covers it
       }
@@ -392,60 +391,20 @@ export class Journal {
       throw journalError(err, 'journal.flush', this.path);
     }
   }
-
-  /**
-   * Group commit: records queued while a write is under way go out together in one write —
-   * the first of a release's removals starts one at once, its round trip overlapping the rest
-   * of the release, and the others share the next (each write handed to the thread pool costs
-   * the event loop ~0.1–0.4 ms on a loaded machine: README.md "Cost"). A journal removed
-   * meanwhile waits for them (`inFlight`).
-   */
-  #enqueue(data: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, resolve, reject });
-      if (this.#writer === undefined) {
-        const w = this.#drain();
-        this.#writer = w;
-        inFlight.add(w);
-        void w.then(() => inFlight.delete(w));
-      }
-    });
-  }
-
-  async #drain(): Promise<void> {
-    const fd = this.#fd;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const data = batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data));
-      try {
-        await writeAll(fd, data, this.#size);
-        this.#size += data.length;
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        // Cut what part of the batch reached the file, so no torn line stays in the middle
-        // (the next write goes to #size in any case and covers a cut that failed).
-        await fd.truncate(this.#size).catch(() => undefined);
-        const e = journalError(err, 'journal.write', this.path);
-        for (const p of batch) p.reject(e);
-      }
-    }
-    this.#writer = undefined;
-  }
 }
 
 interface Written {
-  fd: fs.promises.FileHandle;
+  fd: number;
   tmp: string;
   entry: Entry;
   size: number;
 }
 
 /**
- * A journal written complete — owner record flushed to the page cache, zeros after it —
- * under a temporary name (`<name>.<pid>.<random>.tmp`, which readers ignore and recover
- * removes once its pid is dead), and then linked to its name, the id's hash: so no reader
- * ever sees an empty journal, and a second allocation of the same id in the directory fails
+ * A journal written complete — owner record in the page cache, zeros after it — under a
+ * temporary name (`<name>.<pid>.<random>.tmp`, which readers ignore and recover removes once
+ * its pid is dead), and then linked to its name, the id's hash: so no reader ever sees an
+ * empty journal, and a second allocation of the same id in the directory fails
  * (ERR_ALREADY_EXISTS) before it acquires anything. Nothing is flushed: a journal naming
  * nothing needs no durability, and its name is flushed with the first record that does
  * (Journal #durable). A failure, or `discard()`, closes the file and leaves nothing behind.
@@ -453,26 +412,27 @@ interface Written {
 export class JournalDraft {
   readonly #path: string;
   readonly #id: string;
-  readonly #written: Promise<Written>;
-  readonly #make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal;
+  /** The file written, or why it could not be (reported by open()). */
+  readonly #written: Written | JournalError;
+  readonly #make: (path: string, fd: number, size: number, entry: Entry) => Journal;
   #done = false;
 
-  constructor(dir: string, id: string, host: string, make: (path: string, fd: fs.promises.FileHandle, size: number, entry: Entry) => Journal) {
+  constructor(dir: string, id: string, host: string, make: (path: string, fd: number, size: number, entry: Entry) => Journal) {
     this.#path = nodePath.join(dir, journalName(id));
     this.#id = id;
     this.#make = make;
     this.#written = this.#write(dir, host);
-    // Settled by open() or discard(); a draft dropped without either must not crash the process.
-    this.#written.catch(noop);
   }
 
-  async #write(dir: string, host: string): Promise<Written> {
+  #write(dir: string, host: string): Written | JournalError {
     const owner: Owner = currentOwner();
     const tmp = `${this.#path}.${owner.pid}.${temporarySuffix()}${TEMP_SUFFIX}`;
-    let fd: fs.promises.FileHandle | undefined;
+    let fd: number | undefined;
     try {
       checkDirectory(dir, true);
-      fd = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      // open(2) and write(2) of a new file in a local directory take microseconds, a
+      // thread-pool round trip far more (README.md "Cost").
+      fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       const entry: Entry = { t: 'owner', v: 2, id: this.#id, ...owner, at: Date.now(), host };
       const line = encodeEntry(entry);
       // Zeros after the owner record: the records that follow overwrite them in place, so
@@ -480,12 +440,16 @@ export class JournalDraft {
       // stop at the last complete line (replay.ts).
       const head = Buffer.alloc(Math.max(PREALLOCATE, line.length));
       line.copy(head);
-      await writeAll(fd, head, 0);
+      writeAll(fd, head, 0);
       return { fd, tmp, entry, size: line.length };
     } catch (err) {
-      await fd?.close().catch(noop);
-      unlinkIfThere(tmp);
-      throw journalError(err, 'journal.open', this.#path);
+      if (fd !== undefined) closeQuietly(fd);
+      try {
+        unlinkIfThere(tmp);
+      } catch {
+        // the error that matters is the one above
+      }
+      return journalError(err, 'journal.open', this.#path);
     }
   }
 
@@ -493,13 +457,12 @@ export class JournalDraft {
   async open(): Promise<Journal> {
     if (this.#done) throw new JournalError(`crash journal ${this.#path} was opened or discarded already`, { op: 'journal.open', resource: this.#path });
     this.#done = true;
-    const w = await this.#written;
+    const w = this.#written;
+    if (w instanceof JournalError) throw w;
     try {
-      // Linking and unlinking in a directory just written to take microseconds; a
-      // thread-pool round trip costs far more (README.md "Cost").
       fs.linkSync(w.tmp, this.#path);
     } catch (err) {
-      await this.#drop(w);
+      this.#drop(w);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw journalError(err, 'journal.open', this.#path);
       throw new AlreadyExistsError(`container '${this.#id}' has a crash journal already (${this.#path}): release or recover it first`, {
         op: 'journal.open',
@@ -514,12 +477,11 @@ export class JournalDraft {
   async discard(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    const w = await this.#written.catch(() => undefined);
-    if (w !== undefined) await this.#drop(w);
+    if (!(this.#written instanceof JournalError)) this.#drop(this.#written);
   }
 
-  async #drop(w: Written): Promise<void> {
-    await w.fd.close().catch(noop);
+  #drop(w: Written): void {
+    closeQuietly(w.fd);
     unlinkIfThere(w.tmp);
   }
 }
@@ -546,7 +508,7 @@ export class RecoverProgress {
 
   removed(undo: Undo): void {
     const data = encodeEntry({ t: 'removed', undo, by: 'recover' });
-    writeAllNow(this.#fd, data, this.#at);
+    writeAll(this.#fd, data, this.#at);
     this.#at += data.length;
   }
 
@@ -559,14 +521,17 @@ export class RecoverProgress {
   }
 }
 
-/** fsync of a directory makes a created (or renamed) entry durable; Windows cannot open directories. */
+/**
+ * fsync of a directory makes a created (or renamed) entry durable; Windows cannot open
+ * directories. The open and close are microseconds; the flush runs in the thread pool.
+ */
 export async function syncDirectory(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const d = await fs.promises.open(dir, 'r');
+  const fd = fs.openSync(dir, 'r');
   try {
-    await d.sync();
+    await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
-    await d.close();
+    fs.closeSync(fd);
   }
 }
 
