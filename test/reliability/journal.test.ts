@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import nodeFs = require('node:fs');
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SimulatedHost } from '../../lib/host/simulated';
@@ -10,6 +11,21 @@ import { Journal, readJournal } from '../../lib/resources';
 import { recover } from '../../lib/recover';
 import { hostIdentity } from '../../lib/resources/journal';
 import { journalName } from '../../lib/resources/journal/journal';
+
+/**
+ * The descriptor this process has open on journal `file` (Linux /proc). It was opened by its
+ * temporary name, `<file>.<pid>.<n>.tmp`, which /proc keeps showing after the link.
+ */
+function fdOf(file: string): number | undefined {
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(file)) return Number(fd);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return undefined;
+}
 
 /** A pid that ran and exited: no process has it now. */
 function deadPid(): number {
@@ -101,5 +117,32 @@ describe('reliability: journal files', () => {
     assert.deepEqual(second.undone.map((u) => [u.op, u.resource, u.outcome]), [['vsmb.remove', 'pod1@vm share s1', 'removed']]);
     assert.ok(!shares().includes('s1'));
     assert.deepEqual(fs.readdirSync(jd), []);
+  });
+  it('removals in one turn of the event loop share a write, and one held back never lands after a new acquisition of its key', async () => {
+    const j = await Journal.create(path.join(dir, 'j'), 'c1', hostIdentity(host));
+    const shares = ['s1', 's2', 's3', 's4'].map((name) => ({ op: 'vsmb.remove' as const, uvmId: 'vm', name }));
+    for (const u of shares) await j.acquire(u);
+    const mutable = nodeFs as unknown as { writeSync: (...args: unknown[]) => number };
+    const writeSync = mutable.writeSync;
+    let writes = 0;
+    const fd = fdOf(j.path);
+    assert.notEqual(fd, undefined);
+    mutable.writeSync = (...args: unknown[]) => {
+      if (args[0] === fd) writes++;
+      return writeSync(...args);
+    };
+    try {
+      const removals = shares.map((u) => j.removed(u));
+      // s4 is added again before the held-back removals went out: they must be written first.
+      await j.acquire(shares[3]!);
+      await Promise.all(removals);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      mutable.writeSync = writeSync;
+    }
+    assert.equal(writes, 2, 'the first removal at once, the other three with the acquisition');
+    assert.deepEqual(readJournal(j.path).held.map((h) => h.key), ['vsmb|vm|s4']);
+    await j.removed(shares[3]!);
+    await j.remove();
   });
 });

@@ -80,6 +80,13 @@ function noProgress(): Error {
 
 const noop = (): void => undefined;
 
+/** A record held back (Journal #after) and its writer's promise. */
+interface Later {
+  data: Buffer;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /** fdatasync(2) in the thread pool: a flush takes milliseconds, which the event loop must not wait out. */
 function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
@@ -151,6 +158,8 @@ export class Journal {
   /** Bytes of complete lines on disk: the next write goes there, over a torn tail. */
   #size: number;
   #closed = false;
+  /** Records nobody waits for, held back until the event loop's next turn (#after); undefined when none is. */
+  #later: Later[] | undefined;
   #retained = false;
   readonly #dir: string;
   readonly #flushes: GroupCommit;
@@ -313,13 +322,17 @@ export class Journal {
     }
     this.#closed = true;
     open.delete(nodePath.resolve(this.path));
+    // Records held back go with the file — unless it stays.
+    const later = this.#takeLater();
     try {
       unlinkIfThere(this.path);
     } catch (err) {
+      this.#writeHeldBack(later, []);
       throw journalError(err, 'journal.remove', this.path);
     } finally {
       await this.#close();
     }
+    for (const l of later) l.resolve();
   }
 
   /** Close the file once no flush of it runs (a closed descriptor's number is soon another file's). */
@@ -336,24 +349,56 @@ export class Journal {
    */
   async #before(entry: Entry, flush: boolean): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    this.#writeNow(encodeEntry(entry));
+    // After the records held back: a removal must not land after a new acquisition of its key.
+    this.#writeHeldBack(this.#takeLater(), [encodeEntry(entry)]);
     if (flush) await this.#durable();
   }
 
   /**
-   * A record nobody waits for (a removal, a dropped reference, the hand-over to recover),
-   * written the same way. The in-memory tally counts it first: what the process did stays
-   * known even when the disk refuses the line (the rejection is the caller's to report).
+   * A record nobody waits for (a removal, a dropped reference, the hand-over to recover). The
+   * in-memory tally counts it first: what the process did stays known even when the disk
+   * refuses the line (the rejection is the caller's to report). The first is written at
+   * once; those that follow in the same turn of the event loop (the rest of a release on a
+   * fast host) are held back and go out together at the next turn, before the next record,
+   * or with the file when the journal is removed meanwhile.
    */
   #after(entry: Entry): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#tally.apply(entry, 0);
+    const data = encodeEntry(entry);
+    const later = this.#later;
+    if (later !== undefined) return new Promise((resolve, reject) => later.push({ data, resolve, reject }));
     try {
-      this.#writeNow(encodeEntry(entry));
+      this.#writeNow(data);
     } catch (err) {
       return Promise.reject(err);
     }
+    this.#later = [];
+    setImmediate(() => this.#writeHeldBack(this.#takeLater(), []));
     return Promise.resolve();
+  }
+
+  #takeLater(): Later[] {
+    const later = this.#later ?? [];
+    this.#later = undefined;
+    return later;
+  }
+
+  /**
+   * `later` and then `now` in one write(2). A failure rejects `later`'s promises and is thrown
+   * for `now`. (A removed journal took what was held back already: nothing is left to write.)
+   */
+  #writeHeldBack(later: readonly Later[], now: readonly Buffer[]): void {
+    const parts = [...later.map((l) => l.data), ...now];
+    if (parts.length === 0) return;
+    try {
+      this.#writeNow(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    } catch (err) {
+      for (const l of later) l.reject(err);
+      if (now.length > 0) throw err;
+      return;
+    }
+    for (const l of later) l.resolve();
   }
 
   #closedError(): JournalError {
