@@ -94,6 +94,32 @@ async function countFlushes(fn: () => Promise<unknown>): Promise<number> {
   return n;
 }
 
+/**
+ * What one flush of a journal record costs on this disk: a record written into a
+ * preallocated file (as the journal writes it), then fdatasync — the floor under each flushed
+ * acquisition of a process-isolated container, which waits for two of them in turn.
+ */
+async function flushLatency(dir: string, runs: number): Promise<number> {
+  const file = path.join(dir, 'flush-probe');
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.writeSync(fd, Buffer.alloc(16 * 1024));
+    fs.fdatasyncSync(fd);
+    const times: number[] = [];
+    const record = Buffer.from('{"t":"acquire","n":1,"at":0,"undo":{"op":"layer.deactivate","path":"C:\\\\layers\\\\scratch"}}\n');
+    for (let i = 0; i < runs; i++) {
+      fs.writeSync(fd, record, 0, record.length, (i * record.length) % 8192);
+      const t = performance.now();
+      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      times.push(performance.now() - t);
+    }
+    return median(times);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
 export async function benchJournal(): Promise<BenchRow[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-bench-journal-'));
   try {
@@ -120,6 +146,7 @@ export async function benchJournal(): Promise<BenchRow[]> {
     const argon = cycleOf(ARGON, undefined);
     const [argonPlain, argonJournaled] = await alternate(argon, 10, RUNS);
     const argonFlushes = await countFlushes(() => argon(true));
+    const flush = await flushLatency(root, 50);
 
     // 20 containers allocating and releasing at once in one UVM: what each pays.
     const many = await host.createUtilityVm({ id: 'many@vm' });
@@ -156,6 +183,13 @@ export async function benchJournal(): Promise<BenchRow[]> {
         unit: 'ms',
         target: TARGET_ONE,
         note: `median of ${RUNS}; ${argonFlushes} flushes per cycle (fdatasync, directory fsync)`,
+      },
+      { name: 'journal: one flush of a record on this disk', value: flush, unit: 'ms', note: 'median of 50: write(2) into a preallocated file, then fdatasync' },
+      {
+        name: 'journal: process-isolated cost above its 2 waited flushes',
+        value: argonJournaled - argonPlain - 2 * flush,
+        unit: 'ms',
+        note: 'ActivateLayer, then PrepareLayer, each waits for its record on disk',
       },
       {
         name: `journal: added cost per container, ${CONCURRENT} concurrent`,
