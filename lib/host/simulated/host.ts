@@ -22,7 +22,7 @@ import { StateStore } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
 import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
-import { addUnique, emptyState, type HostState, type UvmState } from './state';
+import { addGrant, addUnique, emptyState, type HostState, type UvmState } from './state';
 import { SimulatedUtilityVm } from './uvm';
 import { PARTITION_OFFSET, VirtualDisks, fillVolume, partitionBytes, setVolumeBytes, volumeBytes } from './virtdisk';
 import {
@@ -387,10 +387,7 @@ export class SimulatedHost implements Host {
       }
       if (identity === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' was not found`);
       const found = identity;
-      return () => {
-        const grants = this.core.state.grants;
-        if (!grants.some((g) => g.vmId === vmId && g.identity === found)) grants.push({ vmId, path, identity: found });
-      };
+      return () => addGrant(this.core.state.grants, { vmId, path, identity: found });
     });
   }
 
