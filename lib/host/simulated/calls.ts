@@ -3,6 +3,7 @@
 
 import type { HcsResultDocument } from '../../errors';
 import type { HostCall } from '../types';
+import { cloneValue, wireCopy } from './copy';
 
 /** The APIs whose successful calls change host, HCS, UVM or guest state. */
 export const STATE_CHANGING_APIS: ReadonlySet<string> = new Set([
@@ -70,10 +71,6 @@ interface Fault {
   fired: number;
 }
 
-/** Deep copy of a document as it travels: JSON (undefined fields vanish like omitempty). */
-export function wireCopy<T>(doc: T): T {
-  return doc === undefined ? doc : (JSON.parse(JSON.stringify(doc)) as T);
-}
 
 /**
  * How many calls the log keeps by default (SimulatedHost `maxCalls`): one allocation and
@@ -124,7 +121,7 @@ export class CallLog {
     const call: SimulatedCall = { api, mutating: STATE_CHANGING_APIS.has(api) };
     if (target !== undefined) call.target = target;
     if (document !== undefined) call.document = wireCopy(document);
-    if (args !== undefined) call.args = structuredClone(args);
+    if (args !== undefined) call.args = cloneValue(args);
     this.#calls.push(call);
     // Read through `calls`, which trims to the bound first.
     this.trim(Math.min(TRIM_SLACK, this.maxCalls));
