@@ -38,21 +38,54 @@ export function createVhdx(file: string, options: CreateVhdxOptions): Promise<vo
 }
 
 /**
+ * Whether a create may run on the calling thread: unflushed (a dozen small writes, no wait
+ * for the disk) and no other call on the file in flight (they stay serialized).
+ */
+function inline(file: string, options: { flush?: boolean } | null): boolean {
+  return typeof file === 'string' && typeof options === 'object' && options?.flush === false && !queues.has(path.resolve(file));
+}
+
+/**
+ * createVhdx for the simulated host (lib/host/simulated), whose CreateSandboxLayer writes an
+ * unflushed scratch: then the engine runs on the calling thread, because the round trip through
+ * the libuv pool cost more than the work (most of a fresh container's cycle on a busy machine).
+ * Otherwise, and in what it writes, exactly createVhdx.
+ */
+export function createVhdxInline(file: string, options: CreateVhdxOptions): Promise<void> {
+  if (!inline(file, options)) return createVhdx(file, options);
+  return callNative('vhdx.create', () => native().vhdxCreate(file, options, true), file);
+}
+
+/**
  * A differencing VHDX over `options.parentPath`, which this process opens; the
  * parent locator records `relativePath` / `absoluteWin32Path` / `volumePath`,
  * which a caller simulating Windows may set to Windows paths.
  */
 export function createDifferencingVhdx(file: string, options: CreateDifferencingVhdxOptions): Promise<void> {
+  const passed = withLocatorDefaults(file, options);
+  return exclusive(file, () =>
+    callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, passed), file),
+  );
+}
+
+/** createDifferencingVhdx on the calling thread when createVhdxInline's conditions hold (the parent is opened too). */
+export function createDifferencingVhdxInline(file: string, options: CreateDifferencingVhdxOptions): Promise<void> {
+  if (!inline(file, options) || (typeof options.parentPath === 'string' && queues.has(path.resolve(options.parentPath)))) {
+    return createDifferencingVhdx(file, options);
+  }
+  const passed = withLocatorDefaults(file, options);
+  return callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, passed, true), file);
+}
+
+function withLocatorDefaults(file: string, options: CreateDifferencingVhdxOptions): CreateDifferencingVhdxOptions {
+  // `options` not an object (null from JavaScript): the native call rejects it.
+  if (typeof options !== 'object' || options === null) return options;
   const resolved: CreateDifferencingVhdxOptions = { ...options };
   if (typeof file === 'string' && typeof resolved.parentPath === 'string' && resolved.parentPath !== '') {
     resolved.relativePath ??= defaultRelativePath(file, resolved.parentPath);
     if (process.platform === 'win32') resolved.absoluteWin32Path ??= path.resolve(resolved.parentPath);
   }
-  // `options` not an object (null from JavaScript): the native call rejects it.
-  const passed = typeof options === 'object' && options !== null ? resolved : options;
-  return exclusive(file, () =>
-    callNative('vhdx.createDifferencing', () => native().vhdxCreateDifferencing(file, passed), file),
-  );
+  return resolved;
 }
 
 /** The parent relative to the child's directory, as Windows records it (`.\parent.vhdx`, `..\base\parent.vhdx`). */

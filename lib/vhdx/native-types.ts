@@ -4,9 +4,10 @@
 import type { CreateDifferencingVhdxOptions, CreateVhdxOptions, VhdxInfo } from './types';
 
 export interface NativeVhdx {
-  vhdxCreate(path: string, options: CreateVhdxOptions): Promise<void>;
+  /** `onThisThread`: run on the calling thread, the promise settled on return (index.ts createVhdxInline). */
+  vhdxCreate(path: string, options: CreateVhdxOptions, onThisThread?: boolean): Promise<void>;
   /** `options` with the locator defaults already applied (index.ts). */
-  vhdxCreateDifferencing(path: string, options: CreateDifferencingVhdxOptions): Promise<void>;
+  vhdxCreateDifferencing(path: string, options: CreateDifferencingVhdxOptions, onThisThread?: boolean): Promise<void>;
   vhdxInspect(path: string): Promise<VhdxInfo>;
   vhdxExpand(path: string, newSizeBytes: number): Promise<void>;
   vhdxRead(path: string, offset: number, length: number): Promise<Buffer>;

@@ -32,6 +32,25 @@ Napi::Value ToJs(Napi::Env env, const Error& e) {
   return err.Value();
 }
 
+// Runs `work`, keeping what it returned or the engine error it threw.
+template <typename Result>
+void RunCaught(const std::function<Result()>& work, std::optional<Result>& result, std::optional<Error>& error) {
+  try {
+    result = work();
+  } catch (const Error& e) {
+    error = e;
+  } catch (const std::bad_alloc&) {
+    error = Error(ErrorCode::kIo, "ENOMEM: not enough memory", {}, "ENOMEM");
+  }
+}
+
+template <typename Result>
+void Settle(Napi::Env env, Napi::Promise::Deferred& deferred, std::optional<Result>& result, const std::optional<Error>& error,
+            const std::function<Napi::Value(Napi::Env, Result&)>& convert) {
+  if (error) deferred.Reject(ToJs(env, *error));
+  else deferred.Resolve(convert(env, *result));
+}
+
 // Runs `work` off the JS thread; `convert` builds the resolution value on it.
 template <typename Result>
 class Task : public Napi::AsyncWorker {
@@ -44,20 +63,11 @@ class Task : public Napi::AsyncWorker {
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  void Execute() override {
-    try {
-      result_ = work_();
-    } catch (const Error& e) {
-      error_ = e;
-    } catch (const std::bad_alloc&) {
-      error_ = Error(ErrorCode::kIo, "ENOMEM: not enough memory", {}, "ENOMEM");
-    }
-  }
+  void Execute() override { RunCaught(work_, result_, error_); }
 
   void OnOK() override {
     Napi::HandleScope scope(Env());
-    if (error_) deferred_.Reject(ToJs(Env(), *error_));
-    else deferred_.Resolve(convert_(Env(), *result_));
+    Settle(Env(), deferred_, result_, error_, convert_);
   }
 
  private:
@@ -70,8 +80,20 @@ class Task : public Napi::AsyncWorker {
 
 struct Done {};
 
+// `on_this_thread`: the work runs now, on the JS thread, and the promise is settled when this
+// returns — for an unflushed create, a dozen small writes, which cost less than a round trip
+// through the libuv pool (lib/vhdx/index.ts createVhdxInline).
 template <typename Result>
-Napi::Value Start(Napi::Env env, std::function<Result()> work, std::function<Napi::Value(Napi::Env, Result&)> convert) {
+Napi::Value Start(Napi::Env env, std::function<Result()> work, std::function<Napi::Value(Napi::Env, Result&)> convert,
+                  bool on_this_thread = false) {
+  if (on_this_thread) {
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    std::optional<Result> result;
+    std::optional<Error> error;
+    RunCaught(work, result, error);
+    Settle(env, deferred, result, error, convert);
+    return deferred.Promise();
+  }
   auto* task = new Task<Result>(env, std::move(work), std::move(convert));
   Napi::Promise promise = task->Promise();
   task->Queue();
@@ -112,6 +134,13 @@ uint32_t OptionalU32(const Napi::Object& o, const char* name, uint32_t fallback)
   return n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(n);
 }
 
+// The optional last argument of the create calls: run on the calling thread (see Start).
+bool OnThisThread(const Napi::Value& v) {
+  if (v.IsUndefined()) return false;
+  if (!v.IsBoolean()) ThrowInvalid("onThisThread must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
 bool OptionalBool(const Napi::Object& o, const char* name, bool fallback) {
   Napi::Value v = o.Get(name);
   if (v.IsUndefined()) return fallback;
@@ -148,7 +177,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     c.physical_sector = OptionalU32(o, "physicalSectorBytes", c.physical_sector);
     c.overwrite = OptionalBool(o, "overwrite", false);
     c.flush = OptionalBool(o, "flush", true);
-    return Start<Done>(info.Env(), [path, c]() { CreateDynamic(path, c); return Done{}; }, Resolved);
+    return Start<Done>(info.Env(), [path, c]() { CreateDynamic(path, c); return Done{}; }, Resolved, OnThisThread(info[2]));
   });
 }
 
@@ -164,7 +193,7 @@ Napi::Value CreateChild(const Napi::CallbackInfo& info) {
     d.block_size = OptionalU32(o, "blockSizeBytes", 0);
     d.overwrite = OptionalBool(o, "overwrite", false);
     d.flush = OptionalBool(o, "flush", true);
-    return Start<Done>(info.Env(), [path, d]() { CreateDifferencing(path, d); return Done{}; }, Resolved);
+    return Start<Done>(info.Env(), [path, d]() { CreateDifferencing(path, d); return Done{}; }, Resolved, OnThisThread(info[2]));
   });
 }
 

@@ -29,6 +29,23 @@ describe('simulated host: bounded call log (issue 15.8)', () => {
     assert.equal(host.calls[host.calls.length - 1]?.target, `n${DEFAULT_MAX_CALLS + 499}`);
   });
 
+  it('holds exactly the last maxCalls at every point, whenever it is read (it trims in batches)', async () => {
+    for (const maxCalls of [1, 5, 1500]) {
+      const host = new SimulatedHost({ root: tmp(), maxCalls });
+      for (let i = 0; i < 3 * maxCalls + 2500; i++) {
+        await host.nameToGuid(`n${i}`);
+        if (i % 97 !== 0 && i < 3 * maxCalls + 2490) continue;
+        const calls = host.calls;
+        assert.equal(calls.length, Math.min(i + 1, maxCalls), `${maxCalls}: after ${i + 1} calls`);
+        assert.equal(calls[0]?.target, `n${Math.max(0, i + 1 - maxCalls)}`);
+        assert.equal(calls[calls.length - 1]?.target, `n${i}`);
+      }
+      host.clearCalls();
+      await host.nameToGuid('after');
+      assert.deepEqual(host.calls.map((c) => c.target), ['after']);
+    }
+  });
+
   it('refuses a maxCalls that is not a positive integer', () => {
     for (const maxCalls of [0, -1, 1.5, Number.NaN]) {
       assert.throws(() => new SimulatedHost({ root: tmp(), maxCalls }), (e: unknown) => e instanceof WcowError && e.code === 'ERR_INVALID_ARGUMENT');

@@ -3,6 +3,7 @@
 
 import type { HcsResultDocument } from '../../errors';
 import type { HostCall } from '../types';
+import { cloneValue, wireCopy } from './copy';
 
 /** The APIs whose successful calls change host, HCS, UVM or guest state. */
 export const STATE_CHANGING_APIS: ReadonlySet<string> = new Set([
@@ -70,10 +71,6 @@ interface Fault {
   fired: number;
 }
 
-/** Deep copy of a document as it travels: JSON (undefined fields vanish like omitempty). */
-export function wireCopy<T>(doc: T): T {
-  return doc === undefined ? doc : (JSON.parse(JSON.stringify(doc)) as T);
-}
 
 /**
  * How many calls the log keeps by default (SimulatedHost `maxCalls`): one allocation and
@@ -82,25 +79,38 @@ export function wireCopy<T>(doc: T): T {
  */
 export const DEFAULT_MAX_CALLS = 10_000;
 
+/** How many calls past the bound the log holds at most between reads (CallLog.trim). */
+const TRIM_SLACK = 1000;
+
 export class CallLog {
-  /** The last `maxCalls` calls received, oldest first. */
-  readonly calls: SimulatedCall[] = [];
+  /** Every call received since the log was last trimmed, oldest first. */
+  readonly #calls: SimulatedCall[] = [];
   private faults: Fault[] = [];
   /** Told of every call as it is recorded (a rehearsal's calls, SimulatedHost.rehearse). */
   onBegin: ((call: SimulatedCall) => void) | undefined;
 
   constructor(private maxCalls = DEFAULT_MAX_CALLS) {}
 
+  /** The last `maxCalls` calls received, oldest first. */
+  get calls(): SimulatedCall[] {
+    this.trim(0);
+    return this.#calls;
+  }
+
   /** Keep only the last `max` calls from now on (a positive integer, or Infinity). */
   limit(max: number): void {
     this.maxCalls = max;
-    this.trim();
+    this.trim(0);
   }
 
-  private trim(): void {
-    const excess = this.calls.length - this.maxCalls;
-    if (excess === 1) this.calls.shift();
-    else if (excess > 1) this.calls.splice(0, excess);
+  /**
+   * Drop the calls past the bound once more than `slack` are: a full log dropped one call
+   * per call, and shifting a 10 000-call array moved all of it (V8 moves an array's start
+   * only outside garbage-collector marking) — a visible share of every call of a long-lived host.
+   */
+  private trim(slack: number): void {
+    const excess = this.#calls.length - this.maxCalls;
+    if (excess > slack) this.#calls.splice(0, excess);
   }
 
   /**
@@ -111,9 +121,10 @@ export class CallLog {
     const call: SimulatedCall = { api, mutating: STATE_CHANGING_APIS.has(api) };
     if (target !== undefined) call.target = target;
     if (document !== undefined) call.document = wireCopy(document);
-    if (args !== undefined) call.args = structuredClone(args);
-    this.calls.push(call);
-    this.trim();
+    if (args !== undefined) call.args = cloneValue(args);
+    this.#calls.push(call);
+    // Read through `calls`, which trims to the bound first.
+    this.trim(Math.min(TRIM_SLACK, this.maxCalls));
     this.onBegin?.(call);
     for (const f of this.faults) {
       if (f.spec.api !== '*' && f.spec.api !== api) continue;
@@ -142,6 +153,6 @@ export class CallLog {
   }
 
   clear(): void {
-    this.calls.length = 0;
+    this.#calls.length = 0;
   }
 }

@@ -7,6 +7,7 @@
 
 import { E_FAIL, hresultText } from '../../hcs/errors';
 import { CallLog, type FaultSpec, type SimulatedCall } from './calls';
+import { cloneValue } from './copy';
 import { Rejection, errorFor } from './failure';
 import type { WindowsFs } from './fs';
 import type { StateStore } from './persist';
@@ -45,7 +46,7 @@ export class PendingCall {
 
   ok<T>(result: T): T {
     this.call.outcome = 'ok';
-    if (result !== undefined) this.call.result = structuredClone(result);
+    if (result !== undefined) this.call.result = cloneValue(result);
     return result;
   }
 

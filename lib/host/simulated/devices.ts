@@ -45,7 +45,7 @@ import { ERROR_ALREADY_EXISTS_HR, ERROR_NOT_FOUND_HR, ERROR_SHARING_VIOLATION_HR
 import { Rejection } from './failure';
 import type { WindowsFs } from './fs';
 import { GUID } from './guid';
-import { fold, sameText, type HostState, type ScsiAttachmentState, type UvmState } from './state';
+import { fold, hasGrant, sameText, type HostState, type ScsiAttachmentState, type UvmState } from './state';
 
 export type Undo = () => void;
 /** The synchronous check-and-change step of a modify; returns its undo. */
@@ -137,7 +137,7 @@ async function prepareScsi(ctx: ModifyContext, request: ModifySettingRequest, co
     }
     const identity = attachment.identity;
     if (identity !== undefined) {
-      if (!ctx.state.grants.some((g) => g.vmId === uvm.id && g.identity === identity)) {
+      if (!hasGrant(ctx.state.grants, uvm.id, identity)) {
         throw new Rejection(E_ACCESSDENIED, `virtual machine ${uvm.id} has not been granted access to '${attachment.path}'`);
       }
       const inUse = Object.values(ctx.state.uvms).some((u) =>

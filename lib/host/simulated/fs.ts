@@ -23,9 +23,17 @@ export type WinPath =
   | { readonly kind: 'file'; readonly drive: string; readonly parts: readonly string[] }
   | { readonly kind: 'physicalDrive'; readonly number: number };
 
-/** The GUID of a drive's volume (`\\?\Volume{<this>}\`), stable per drive letter. */
+const driveGuids = new Map<string, string>();
+
+/** The GUID of a drive's volume (`\\?\Volume{<this>}\`), stable per drive letter (kept: every look-up names it). */
 export function driveVolumeGuid(drive: string): string {
-  return derivedGuid('volume', drive.toUpperCase());
+  const letter = drive.toUpperCase();
+  let guid = driveGuids.get(letter);
+  if (guid === undefined) {
+    guid = derivedGuid('volume', letter);
+    driveGuids.set(letter, guid);
+  }
+  return guid;
 }
 
 const PHYSICAL_DRIVE = /^\\\\\.\\PHYSICALDRIVE(\d+)$/i;
@@ -48,8 +56,24 @@ export class WindowsFs {
    */
   private readonly parsed = new Map<string, WinPath | undefined>();
 
+  /** `<root>/<drive>/` per drive letter. */
+  private readonly drivePrefixes = new Map<string, string>();
+
   constructor(readonly root: string) {
     for (const d of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') this.volumes.set(driveVolumeGuid(d), d);
+  }
+
+  /**
+   * The real path of a drive's components: path.join without its normalisation, which a
+   * look-up paid several times (the components are clean: no `.`, `..` or separators).
+   */
+  protected realOf(drive: string, parts: readonly string[]): string {
+    let prefix = this.drivePrefixes.get(drive);
+    if (prefix === undefined) {
+      prefix = path.join(this.root, drive, path.sep);
+      this.drivePrefixes.set(drive, prefix);
+    }
+    return parts.length === 0 ? prefix.slice(0, -1) : prefix + parts.join(path.sep);
   }
 
   /** Parse an absolute Windows path; undefined when it names nothing this host models. */
@@ -90,11 +114,11 @@ export class WindowsFs {
    * directory index (dirindex.ts), never by reading a whole directory per look-up.
    */
   locate(w: { drive: string; parts: readonly string[] }): { real: string; spelled: string[]; found: number; stat?: fs.Stats } {
-    const exact = path.join(this.root, w.drive, ...w.parts);
+    const exact = this.realOf(w.drive, w.parts);
     const st = statOrUndefined(exact);
     if (st !== undefined) return { real: exact, spelled: [...w.parts], found: w.parts.length, stat: st };
     let found = w.parts.length - 1;
-    let real = path.join(this.root, w.drive, ...w.parts.slice(0, found));
+    let real = this.realOf(w.drive, w.parts.slice(0, found));
     let stamp = stampOf(real);
     while (stamp === undefined && found > 0) {
       found--;
@@ -127,7 +151,7 @@ export class WindowsFs {
   /** os.MkdirAll's check: the existing part of a located path ends in a directory, not a file. */
   directories(w: { drive: string }, located: { spelled: string[]; found: number; stat?: fs.Stats }): boolean {
     if (located.found === 0) return true;
-    const st = located.stat ?? statOrUndefined(path.join(this.root, w.drive, ...located.spelled.slice(0, located.found)));
+    const st = located.stat ?? statOrUndefined(this.realOf(w.drive, located.spelled.slice(0, located.found)));
     return st?.isDirectory() === true;
   }
 
@@ -136,7 +160,7 @@ export class WindowsFs {
    * on, one synchronous mkdir each, recorded in the index.
    */
   mkdirs(w: { drive: string }, located: { spelled: string[]; found: number }): void {
-    let dir = path.join(this.root, w.drive, ...located.spelled.slice(0, located.found));
+    let dir = this.realOf(w.drive, located.spelled.slice(0, located.found));
     if (located.found === 0) fs.mkdirSync(dir, { recursive: true });
     for (const name of located.spelled.slice(located.found)) {
       this.index.mkdir(dir, name);

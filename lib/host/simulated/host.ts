@@ -9,7 +9,7 @@ import { ERROR_FILE_NOT_FOUND_HR, ERROR_PATH_NOT_FOUND_HR, ERROR_SHARING_VIOLATI
 import type { ServiceModificationRequest, ServiceProperties, ServicePropertyQuery } from '../../hcs/schema';
 import { InvalidArgumentError } from '../../errors';
 import { makeStateDirectory } from '../directory';
-import { createDifferencingVhdx, createVhdx, expandVhdx } from '../../vhdx';
+import { createDifferencingVhdxInline, createVhdxInline, expandVhdx } from '../../vhdx';
 import type { Host, HostCall, HostHandle, HostStat, LayerDescriptor, OverlayLayerData, Rehearsal, UtilityVm, UtilityVmOptions } from '../types';
 import { join } from '../winpath';
 import type { FaultHandle, FaultSpec, SimulatedCall } from './calls';
@@ -22,7 +22,7 @@ import { StateStore } from './persist';
 import { simulatedNameToGuid } from './guid';
 import { serviceModifyCommit, serviceProperties } from './service';
 import { snapshotHost, snapshotUvm, type HostSnapshot, type UvmSnapshot } from './snapshot';
-import { addUnique, emptyState, type HostState, type UvmState } from './state';
+import { addGrant, addUnique, emptyState, type HostState, type UvmState } from './state';
 import { SimulatedUtilityVm } from './uvm';
 import { PARTITION_OFFSET, VirtualDisks, fillVolume, partitionBytes, setVolumeBytes, volumeBytes } from './virtdisk';
 import {
@@ -301,12 +301,13 @@ export class SimulatedHost implements Host {
       return async () => {
         // Not flushed: the model does not simulate power loss (its state file is not
         // fsync'ed either), and a killed process loses nothing the kernel has; the two
-        // fsyncs were most of a fresh container's cycle.
+        // fsyncs were most of a fresh container's cycle. Inline: written on this thread,
+        // so the commit is one synchronous step like every other call's.
         const parent = plan.parent;
         await this.core.fs.create(plan.target, (real) =>
           parent === undefined
-            ? createVhdx(real, { sizeBytes: DEFAULT_SANDBOX_SIZE, flush: false })
-            : createDifferencingVhdx(real, {
+            ? createVhdxInline(real, { sizeBytes: DEFAULT_SANDBOX_SIZE, flush: false })
+            : createDifferencingVhdxInline(real, {
                 parentPath: parent.real,
                 relativePath: nodePath.win32.relative(plan.folder.win, parent.win),
                 absoluteWin32Path: parent.win,
@@ -386,10 +387,7 @@ export class SimulatedHost implements Host {
       }
       if (identity === undefined) throw new Rejection(ERROR_FILE_NOT_FOUND_HR, `'${path}' was not found`);
       const found = identity;
-      return () => {
-        const grants = this.core.state.grants;
-        if (!grants.some((g) => g.vmId === vmId && g.identity === found)) grants.push({ vmId, path, identity: found });
-      };
+      return () => addGrant(this.core.state.grants, { vmId, path, identity: found });
     });
   }
 

@@ -3,7 +3,6 @@
 // sandbox.vhdx) — kept in memory. Nothing is ever written under the root.
 
 import type { Stats } from 'node:fs';
-import * as path from 'node:path';
 import { inspectVhdx } from '../../vhdx/index';
 import { existingFile, WindowsFs, type ExistingFile, type RealStat } from './fs';
 import { fold } from './state';
@@ -30,7 +29,7 @@ export class OverlayFs extends WindowsFs {
       spelled[found] = made.name;
     }
     if (found === located.found) return located;
-    return { real: path.join(this.root, w.drive, ...spelled), spelled, found };
+    return { real: this.realOf(w.drive, spelled), spelled, found };
   }
 
   override directories(w: { drive: string }, located: { spelled: string[]; found: number; stat?: Stats }): boolean {

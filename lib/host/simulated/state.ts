@@ -131,20 +131,27 @@ export function sameText(a: string, b: string): boolean {
   return fold(a) === fold(b);
 }
 
-/** The folded members of each list addUnique keeps, so that an add does not fold the whole list. */
-const foldedMembers = new WeakMap<string[], Set<string>>();
-
 /**
- * Insert into a sorted, case-insensitively unique list. Lists like `filesCreated`
- * grow by two entries per container; a scan and a sort per add made the 1000th
- * container dearer than the 10th.
+ * The keys of a list's members (each list has one key function), so that a membership test
+ * does not scan the list: `filesCreated` and `grants` grow with every container, and a scan
+ * per call made the 1000th container dearer than the 10th. The model only appends to these
+ * lists through addUnique and addGrant, which keep the keys current; a list of another
+ * length (a state read back from disk is a new list anyway) has its keys taken again.
  */
-export function addUnique(list: string[], value: string): void {
-  let folded = foldedMembers.get(list);
-  if (folded === undefined || folded.size !== list.length) {
-    folded = new Set(list.map(fold));
-    foldedMembers.set(list, folded);
+const memberKeys = new WeakMap<object, Set<string>>();
+
+function keysOf<T>(list: T[], key: (member: T) => string): Set<string> {
+  let keys = memberKeys.get(list);
+  if (keys === undefined || keys.size !== list.length) {
+    keys = new Set(list.map(key));
+    memberKeys.set(list, keys);
   }
+  return keys;
+}
+
+/** Insert into a sorted, case-insensitively unique list (a scan and a sort per add grew with the list). */
+export function addUnique(list: string[], value: string): void {
+  const folded = keysOf(list, fold);
   if (folded.has(fold(value))) return;
   folded.add(fold(value));
   let lo = 0;
@@ -155,6 +162,23 @@ export function addUnique(list: string[], value: string): void {
     else hi = mid;
   }
   list.splice(lo, 0, value);
+}
+
+function grantKey(g: { vmId: string; identity: string }): string {
+  return `${g.vmId}\u0000${g.identity}`;
+}
+
+/** Whether VM `vmId` was granted access to the file (or drive) `identity`. */
+export function hasGrant(grants: GrantState[], vmId: string, identity: string): boolean {
+  return keysOf(grants, grantKey).has(grantKey({ vmId, identity }));
+}
+
+/** Record a grant unless that VM holds one for that file already (GrantVmAccess twice is one grant). */
+export function addGrant(grants: GrantState[], grant: GrantState): void {
+  const keys = keysOf(grants, grantKey);
+  if (keys.has(grantKey(grant))) return;
+  keys.add(grantKey(grant));
+  grants.push(grant);
 }
 
 const STATE_KEYS: Record<keyof HostState, 'object' | 'array'> = {

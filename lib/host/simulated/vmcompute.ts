@@ -128,8 +128,10 @@ export async function planSandbox(fs: WindowsFs, path: string, parents: readonly
   const folder = await layerFolder(fs, path);
   await checkDescriptors(fs, parents);
   const win = join(folder.win, SANDBOX_VHDX);
-  if ((await fs.existing(win)) !== undefined) throw new Rejection(ERROR_FILE_EXISTS_HR, `'${win}' already exists`);
-  const located = await fs.locate(fs.parse(win) as { drive: string; parts: readonly string[] });
+  // One look-up says both whether it exists and where it goes (`existing` would look it up again).
+  const w = fs.parse(win) as { drive: string; parts: readonly string[] };
+  const located = fs.locate(w);
+  if (located.found === w.parts.length) throw new Rejection(ERROR_FILE_EXISTS_HR, `'${win}' already exists`);
   const plan: SandboxPlan = { folder, target: { win, real: located.real } };
   const baseLayer = parents[parents.length - 1];
   if (baseLayer !== undefined) {
