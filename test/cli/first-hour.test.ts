@@ -96,6 +96,14 @@ describe('CLI: a newcomer\'s first hour (issue 11)', function () {
     assert.ok(fs.existsSync(path.join(root, 'notes.txt')));
   });
 
+  it('point 6: reset takes the folder of a timestamp probe killed midway as part of the machine', () => {
+    fs.mkdirSync(path.join(root, 'C'), { recursive: true });
+    fs.mkdirSync(path.join(root, '.wcow-mtime-Ab12Cd', '0'), { recursive: true });
+    const r = cli(['reset', ...machine]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.existsSync(root), false);
+  });
+
   for (const name of ['hyperv-mounts', 'gpu-vpci', 'gmsa']) {
     it(`point 8: plan ${name} lists every call allocate sends, with its document, and changes nothing`, () => {
       const hyperv = name === 'gmsa' ? [] : ['--hyperv'];

@@ -6,6 +6,7 @@
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import nodeFs = require('node:fs');
 import { SimulatedHost } from '../../lib/host/simulated';
@@ -47,6 +48,27 @@ describe('simulated host: the file system index', () => {
     });
     assert.ok(reads.filter((r) => r === layers).length <= 1, `C:\\layers read ${reads.filter((r) => r === layers).length} times`);
     assert.equal(host.snapshot().filesCreated.length, 50);
+  });
+
+  it('a root on another file system than the temp directory keeps its index too (the probe runs in the root)', async function () {
+    // tmpfs in /dev/shm: another device than os.tmpdir() on most Linux machines.
+    if (!fs.existsSync('/dev/shm') || fs.statSync('/dev/shm').dev === fs.statSync(os.tmpdir()).dev) this.skip();
+    const root = fs.mkdtempSync(path.join('/dev/shm', 'wcow-sim-'));
+    try {
+      const other = new SimulatedHost({ root, stateDir: false });
+      makeDir(other.root, 'C:\\layers\\base');
+      const layers = real(other.root, 'C:\\layers');
+      const reads = await readsDuring(async () => {
+        for (let i = 0; i < 50; i++) {
+          await other.mkdirAll(`C:\\layers\\scratch${i}`);
+          assert.equal(await other.stat(`C:\\layers\\scratch${i}\\sandbox.vhdx`), undefined);
+        }
+      });
+      assert.ok(reads.filter((r) => r === layers).length <= 1, `C:\\layers read ${reads.filter((r) => r === layers).length} times`);
+      assert.deepEqual(fs.readdirSync(root).sort(), ['C'], 'the probe leaves nothing in the root');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('folders and files created by hand after a look-up are found in any spelling', async () => {

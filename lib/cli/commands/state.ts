@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, JournalError, NotFoundError, ReleaseError } from '../../errors';
 import type { HostSnapshot } from '../../host/simulated';
+import { PROBE_PREFIX } from '../../host/simulated/dirindex';
 import { recover, type RecoverReport } from '../../recover';
 import { action, type CommandOutput, type JsonOption } from '../action';
 import { commandLine, fields, table } from '../format';
@@ -293,7 +294,8 @@ async function reset(machine: Machine): Promise<CommandOutput> {
     });
   }
   const foreign = [
-    ...(await entries(sim.root)).filter((e) => !/^[A-Z]$/.test(e)).map((e) => path.join(sim.root, e)),
+    // Drive folders, and the timestamp probe's folder a killed process may have left (dirindex.ts).
+    ...(await entries(sim.root)).filter((e) => !/^[A-Z]$/.test(e) && !e.startsWith(PROBE_PREFIX)).map((e) => path.join(sim.root, e)),
     ...(await entries(machine.stateDir)).filter((e) => !/^(journal|host-state\.json(\.\d+\.tmp)?)$/.test(e)).map((e) => path.join(machine.stateDir, e)),
   ];
   if (foreign.length > 0) {

@@ -18,12 +18,12 @@
 // change after a stat of ctime is stamped with the fine-grained clock); older
 // kernels stamp with the tick (1-10 ms) and some file systems with seconds. So a
 // directory is trusted from its stamp alone only on a file system seen to keep
-// such changes apart (probed once, in the temp directory, for that device);
-// elsewhere only once its ctime is older than COARSE_WINDOW_MS at the time it was
-// read (git's "racily clean" rule), and read again until then.
+// such changes apart (probed once per device, in a folder made for the purpose in the
+// simulated root: PROBE_PREFIX); elsewhere only once its ctime is older than
+// COARSE_WINDOW_MS at the time it was read (git's "racily clean" rule), and read
+// again until then.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fold } from './state';
 
@@ -53,22 +53,36 @@ export function stampOf(dir: string): fs.BigIntStats | undefined {
   }
 }
 
-let probed: { dev: bigint; fine: boolean } | undefined;
+/**
+ * The probe's folder in the simulated root, removed at once; one a killed process left is
+ * part of the simulated machine (`reset` removes it).
+ */
+export const PROBE_PREFIX = '.wcow-mtime-';
+
+/** Whether a device keeps changes apart (probe), by device: once per process. */
+const probed = new Map<bigint, boolean>();
 
 /**
  * Whether changes to a directory on `dev` right after a stat of it get a timestamp
- * different from the one that stat saw. Probed once per process in the temp
- * directory; other devices are assumed coarse.
+ * different from the one that stat saw. Probed in `root` (the simulated root, on the
+ * device of the directories it holds); a directory on another device than its root's
+ * (a mount inside it) is taken to be coarse.
  */
-function fineGrained(dev: bigint): boolean {
-  probed ??= probe();
-  return probed.dev === dev && probed.fine;
+function fineGrained(dev: bigint, root: string): boolean {
+  let fine = probed.get(dev);
+  if (fine === undefined) {
+    const p = probe(root);
+    if (p !== undefined) probed.set(p.dev, p.fine);
+    fine = probed.get(dev);
+    if (fine === undefined) probed.set(dev, (fine = false));
+  }
+  return fine;
 }
 
-function probe(): { dev: bigint; fine: boolean } {
+function probe(root: string): { dev: bigint; fine: boolean } | undefined {
   let dir: string | undefined;
   try {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wcow-mtime-'));
+    dir = fs.mkdtempSync(path.join(root, PROBE_PREFIX));
     let seen = fs.statSync(dir, { bigint: true });
     // mkdirs microseconds after a stat: a tick-stamping file system gives the directory
     // the mtime that stat saw almost always, so three that differ mean fine-grained stamps.
@@ -80,18 +94,17 @@ function probe(): { dev: bigint; fine: boolean } {
     }
     return { dev: seen.dev, fine: true };
   } catch {
-    return { dev: -1n, fine: false };
+    return undefined;
   } finally {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function trustedStamp(stamp: fs.BigIntStats, readAtMs: number): boolean {
-  return fineGrained(stamp.dev) || readAtMs - Number(stamp.ctimeMs) > COARSE_WINDOW_MS;
-}
-
 export class DirectoryIndex {
   private readonly dirs = new Map<string, Listing>();
+
+  /** `root`: the simulated root, where the probe runs (fineGrained). */
+  constructor(private readonly root: string) {}
 
   /**
    * The on-disk name of `name` in `dir` — the exact spelling when it exists, else the
@@ -125,7 +138,7 @@ export class DirectoryIndex {
       return;
     }
     listing.stamp = after;
-    listing.trusted = trustedStamp(after, Date.now());
+    listing.trusted = this.trustedStamp(after, Date.now());
     listing.names.add(name);
     if (!listing.folded.has(fold(name))) listing.folded.set(fold(name), name);
   }
@@ -145,8 +158,12 @@ export class DirectoryIndex {
     const folded = new Map<string, string>();
     for (const e of entries) if (!folded.has(fold(e))) folded.set(fold(e), e);
     // `stamp` was taken before the read: a change during the read shows as a new stamp next time.
-    const listing: Listing = { stamp, names: new Set(entries), folded, trusted: trustedStamp(stamp, readAt) };
+    const listing: Listing = { stamp, names: new Set(entries), folded, trusted: this.trustedStamp(stamp, readAt) };
     this.dirs.set(dir, listing);
     return listing;
+  }
+
+  private trustedStamp(stamp: fs.BigIntStats, readAtMs: number): boolean {
+    return fineGrained(stamp.dev, this.root) || readAtMs - Number(stamp.ctimeMs) > COARSE_WINDOW_MS;
   }
 }

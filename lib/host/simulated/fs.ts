@@ -48,7 +48,7 @@ export interface RealStat {
 
 export class WindowsFs {
   private readonly volumes = new Map<string, string>();
-  private readonly index = new DirectoryIndex();
+  private readonly index: DirectoryIndex;
   /**
    * Every call parses the same few dozen paths again (layer folders, mount sources);
    * the regular expressions and clean() were a visible share of a cycle. Bounded: a
@@ -60,6 +60,7 @@ export class WindowsFs {
   private readonly drivePrefixes = new Map<string, string>();
 
   constructor(readonly root: string) {
+    this.index = new DirectoryIndex(root);
     for (const d of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') this.volumes.set(driveVolumeGuid(d), d);
   }
 
