@@ -35,13 +35,24 @@ function parseHolder(text: string): LockHolder | undefined {
   }
 }
 
+/**
+ * What is at `path`: its owner, `absent`, or `garbage` — a file that is no lock of this
+ * module (locks are never torn) or cannot be read.
+ */
+function readLock(path: string): LockHolder | 'absent' | 'garbage' {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : 'garbage';
+  }
+  return parseHolder(text) ?? 'garbage';
+}
+
 /** The owner of the lock at `path`, or undefined when there is none (or it cannot be read). */
 export function lockHolder(path: string): LockHolder | undefined {
-  try {
-    return parseHolder(fs.readFileSync(path, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const l = readLock(path);
+  return typeof l === 'string' ? undefined : l;
 }
 
 /** Create `path` complete (temp + link). False when it exists; other errors throw. */
@@ -64,21 +75,24 @@ function sameHolder(a: LockHolder, b: LockHolder): boolean {
 }
 
 /**
- * Remove the lock found at `path` if it is still the stale one (`stale`; undefined: a file
- * that is no lock of this module — locks are never torn — or already gone). Breaking runs
- * under `<path>.break`, so the re-read and the removal are one step for everyone breaking.
- * A break lock left by a breaker killed in that short step is removed when its owner is dead.
+ * Remove the lock found at `path` if it is still the stale one (`stale`: a dead owner's, or
+ * `garbage`). Breaking runs under `<path>.break`, so the re-read and the removal are one
+ * step for everyone breaking; and while a stale file is there nobody can link a fresh lock,
+ * so the one removed is the one re-read. A lock that is gone is never "broken": between
+ * the re-read and the removal someone may have linked a fresh one (its holder would lose
+ * it, and two processes would hold the lock). A break lock left by a breaker killed in
+ * that short step is removed when its owner is dead.
  */
-function breakStale(path: string, stale: LockHolder | undefined): void {
+function breakStale(path: string, stale: LockHolder | 'garbage'): void {
   const breaker = `${path}.break`;
   if (!linkNew(breaker, JSON.stringify({ ...currentOwner(), nonce: randomBytes(8).toString('hex') }))) {
-    const b = lockHolder(breaker);
-    if (b === undefined || !isAlive(b)) fs.rmSync(breaker, { force: true });
+    const b = readLock(breaker);
+    if (b === 'garbage' || (b !== 'absent' && !isAlive(b))) fs.rmSync(breaker, { force: true });
     return;
   }
   try {
-    const now = lockHolder(path);
-    if (stale === undefined ? now === undefined : now !== undefined && sameHolder(now, stale)) fs.rmSync(path, { force: true });
+    const now = readLock(path);
+    if (stale === 'garbage' ? now === 'garbage' : typeof now !== 'string' && sameHolder(now, stale)) fs.rmSync(path, { force: true });
   } finally {
     fs.rmSync(breaker, { force: true });
   }
@@ -99,8 +113,10 @@ export function tryLock(path: string): HeldLock | LockHolder {
         },
       };
     }
-    const other = lockHolder(path);
-    if (other !== undefined && isAlive(other)) return other;
+    const other = readLock(path);
+    // Released meanwhile: try again.
+    if (other === 'absent') continue;
+    if (other !== 'garbage' && isAlive(other)) return other;
     breakStale(path, other);
   }
   throw new Error(`cannot take the lock ${path}: it keeps changing hands`);
