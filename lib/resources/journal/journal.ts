@@ -335,10 +335,14 @@ export class Journal {
     for (const l of later) l.resolve();
   }
 
-  /** Close the file once no flush of it runs (a closed descriptor's number is soon another file's). */
+  /**
+   * Close the file once no flush of it runs (a closed descriptor's number is soon another
+   * file's). Nobody waits for the close: the last close of a removed file frees its blocks,
+   * which takes the file system's own journal (0.1–0.3 ms of a process-isolated cycle here).
+   */
   async #close(): Promise<void> {
     await this.#flushes.idle();
-    closeQuietly(this.#fd);
+    fs.close(this.#fd, noop);
   }
 
   /**
