@@ -146,11 +146,21 @@ export function listJournals(dir: string): JournalListing {
     throw new JournalError(`cannot read ${dir}: ${(err as Error).message}`, { op: 'journal.list', resource: dir, cause: err });
   }
   names.sort();
-  const temporaries = names
-    .filter((n) => n.endsWith(TEMP_SUFFIX))
-    .map((n) => {
-      const pid = Number(n.split('.').at(-3));
-      return { path: nodePath.join(dir, n), pid: Number.isSafeInteger(pid) && pid > 0 ? pid : undefined };
-    });
-  return { journals: names.filter((n) => n.endsWith(JOURNAL_SUFFIX)).map((n) => nodePath.join(dir, n)), temporaries };
+  // One pass, no path.join per name: every preflight lists the directory, which holds a
+  // journal and a temporary per container being allocated (README.md "Cost").
+  const prefix = nodePath.join(dir, '_').slice(0, -1);
+  const journals: string[] = [];
+  const temporaries: JournalListing['temporaries'] = [];
+  for (const n of names) {
+    if (n.endsWith(JOURNAL_SUFFIX)) journals.push(prefix + n);
+    else if (n.endsWith(TEMP_SUFFIX)) temporaries.push({ path: prefix + n, pid: writerPid(n) });
+  }
+  return { journals, temporaries };
+}
+
+/** The pid in `<name>.<pid>.<random>.tmp`. */
+function writerPid(name: string): number | undefined {
+  const random = name.lastIndexOf('.', name.length - TEMP_SUFFIX.length - 1);
+  const pid = Number(name.slice(name.lastIndexOf('.', random - 1) + 1, random));
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
