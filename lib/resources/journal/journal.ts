@@ -357,7 +357,8 @@ export class Journal {
   async #before(entry: Entry, flush: boolean): Promise<void> {
     if (this.#closed) throw this.#closedError();
     // After the records held back: a removal must not land after a new acquisition of its key.
-    this.#writeHeldBack(this.#takeLater(), [encodeEntry(entry)]);
+    if (this.#later === undefined) this.#writeNow(encodeEntry(entry));
+    else this.#writeHeldBack(this.#takeLater(), [encodeEntry(entry)]);
     if (flush) await this.#durable();
   }
 
